@@ -1,0 +1,514 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/policy"
+)
+
+// More errors the GitHub adapter classifies answers into, next to the
+// sentinels of api.go.
+var (
+	// ErrNotFound: 404 on a read (owner, package, version).
+	ErrNotFound = errors.New("not found")
+	// ErrNoPermission: 403 (other than a rate limit), or 404 "Resource not
+	// accessible by integration": the token may not do this.
+	ErrNoPermission = errors.New("permission denied")
+)
+
+// DefaultBaseURL is GitHub.com's REST API, used when GitHubOptions.BaseURL
+// is empty.
+const DefaultBaseURL = "https://api.github.com"
+
+// DefaultListConcurrency is the default number of list pages in flight per
+// client: fast enough to list 100,000 versions in seconds, far below
+// GitHub's 100 concurrent requests, and kind to a token shared by a matrix
+// of jobs.
+const DefaultListConcurrency = 8
+
+// GitHubOptions configures NewGitHub. Only BaseURL and Token matter in
+// production; the rest have defaults and exist for tuning and tests.
+type GitHubOptions struct {
+	// BaseURL is the REST API root as GITHUB_API_URL gives it, used as it
+	// is: https://api.github.com, or https://HOST/api/v3 on GHES (default
+	// DefaultBaseURL).
+	BaseURL string
+	// Token is sent as "Authorization: Bearer <token>"; empty sends none.
+	Token string
+	// UserAgent of every request (default "pkgretention").
+	UserAgent string
+	// Transport sends the requests under the retrying transport and the
+	// token (default DefaultBaseTransport(ListConcurrency)).
+	Transport http.RoundTripper
+	// Clock is used for every wait (default the wall clock).
+	Clock clock.Clock
+	// ListConcurrency bounds the list pages in flight across the whole
+	// client, however many packages are listed at once (default
+	// DefaultListConcurrency).
+	ListConcurrency int
+	// Retry tunes retries and waits (see RetryOptions for the defaults).
+	Retry RetryOptions
+	// Notify, if set, receives a line whenever a request waits because
+	// GitHub said so ("secondary rate limit: waiting 60s before …").
+	Notify func(msg string)
+	// Rand is the source of backoff jitter (default: math/rand/v2's).
+	Rand rand.Source
+}
+
+// GitHub implements API over GitHub's REST API with go-github.
+type GitHub struct {
+	client    *github.Client
+	transport *Transport
+	sem       chan struct{} // list pages in flight
+	conc      int
+}
+
+var _ API = (*GitHub)(nil)
+
+// NewGitHub returns a GitHub API client. It sends no request.
+func NewGitHub(opts GitHubOptions) (*GitHub, error) {
+	base := opts.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("api url %q: want an absolute URL such as %s or https://HOST/api/v3", base, DefaultBaseURL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	conc := opts.ListConcurrency
+	if conc <= 0 {
+		conc = DefaultListConcurrency
+	}
+	rt := opts.Transport
+	if rt == nil {
+		rt = DefaultBaseTransport(conc)
+	}
+	tr := NewTransport(TransportOptions{
+		Base:   rt,
+		Clock:  opts.Clock,
+		Retry:  opts.Retry,
+		Notify: opts.Notify,
+		Rand:   opts.Rand,
+	})
+	var top http.RoundTripper = tr
+	if opts.Token != "" {
+		top = &oauth2.Transport{
+			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: opts.Token}),
+			Base:   tr,
+		}
+	}
+	client := github.NewClient(&http.Client{Transport: top})
+	client.BaseURL = u
+	client.UserAgent = "pkgretention"
+	if opts.UserAgent != "" {
+		client.UserAgent = opts.UserAgent
+	}
+	return &GitHub{client: client, transport: tr, sem: make(chan struct{}, conc), conc: conc}, nil
+}
+
+// Budget returns the primary rate-limit budget the last responses
+// reported (see Transport.Budget).
+func (g *GitHub) Budget() Budget { return g.transport.Budget() }
+
+// LookupOwner finds out whether login is an organisation or a user with
+// one request, GET /users/{login} (whose "type" says which). "@me" is the
+// authenticated user and needs no request.
+//
+// GitHub API docs: https://docs.github.com/rest/users/users#get-a-user
+func (g *GitHub) LookupOwner(ctx context.Context, login string) (Owner, error) {
+	if login == "@me" {
+		return Owner{Login: login, Kind: AuthenticatedUser}, nil
+	}
+	if login == "" || strings.Contains(login, "/") {
+		return Owner{}, fmt.Errorf("owner %q: not a user or organisation name", login)
+	}
+	req, err := g.client.NewRequest(http.MethodGet, "users/"+url.PathEscape(login), nil)
+	if err != nil {
+		return Owner{}, fmt.Errorf("look up owner %q: %w", login, err)
+	}
+	var user struct {
+		Login string `json:"login"`
+		Type  string `json:"type"`
+	}
+	if _, err := g.client.Do(ctx, req, &user); err != nil {
+		err = classify(err, http.MethodGet)
+		if errors.Is(err, ErrNotFound) {
+			return Owner{}, fmt.Errorf("owner %q not found (or the token cannot see it): %w", login, err)
+		}
+		return Owner{}, fmt.Errorf("look up owner %q: %w", login, err)
+	}
+	if user.Login == "" {
+		user.Login = login
+	}
+	switch user.Type {
+	case "Organization":
+		return Owner{Login: user.Login, Kind: Organization}, nil
+	case "User", "Bot":
+		return Owner{Login: user.Login, Kind: User}, nil
+	}
+	return Owner{}, fmt.Errorf("owner %q: unexpected account type %q", login, user.Type)
+}
+
+// ListPackages lists every package of the owner and type, all pages.
+//
+// GitHub API docs: https://docs.github.com/rest/packages/packages#list-packages-for-an-organization
+func (g *GitHub) ListPackages(ctx context.Context, owner Owner, typ policy.PackageType) ([]Package, error) {
+	op, err := ownerPath(owner)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"package_type": {string(typ)}, "per_page": {"100"}}
+	var out []Package
+	err = listPages(ctx, g, op+"/packages", q, func(n int) { out = slices.Grow(out, n) }, func(page []apiPackage) {
+		for _, p := range page {
+			out = append(out, Package{Owner: owner, Type: typ, Name: p.Name, Visibility: p.Visibility, VersionCount: p.VersionCount})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s packages of %q: %w", typ, owner.Login, err)
+	}
+	slices.SortFunc(out, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
+	out = slices.CompactFunc(out, func(a, b Package) bool { return a.Name == b.Name })
+	return out, nil
+}
+
+// ListVersions lists every version of pkg in state ("active" or
+// "deleted"), all pages, per_page=100. Once page 1 names the last page,
+// pages 2..last are fetched concurrently within the client's
+// ListConcurrency; with only rel="next" they are fetched one after the
+// other. Any page failing after retries fails the whole listing (the
+// other pages in flight are cancelled).
+//
+// Each version appears exactly once: versions created or deleted while
+// listing shift the others between pages, so a version can be seen twice
+// (deduplicated by ID) or not at all. A version missed that way is simply
+// not acted on in this run. The result is sorted by ID.
+//
+// GitHub API docs: https://docs.github.com/rest/packages/packages#list-package-versions-for-a-package-owned-by-an-organization
+func (g *GitHub) ListVersions(ctx context.Context, pkg Package, state string) ([]policy.Version, error) {
+	pp, err := packagePath(pkg)
+	if err != nil {
+		return nil, err
+	}
+	if state == "" {
+		state = "active"
+	}
+	q := url.Values{"per_page": {"100"}, "state": {state}}
+	var out []policy.Version
+	err = listPages(ctx, g, pp+"/versions", q, func(n int) { out = slices.Grow(out, n) }, func(page []apiVersion) {
+		for i := range page {
+			v := &page[i]
+			out = append(out, policy.Version{ID: v.ID, Name: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s versions of %s %q: listing incomplete: %w", state, pkg.Type, pkg.Name, err)
+	}
+	slices.SortFunc(out, func(a, b policy.Version) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	out = slices.CompactFunc(out, func(a, b policy.Version) bool { return a.ID == b.ID })
+	return slices.Clip(out), nil
+}
+
+// DeleteVersion deletes one version. See API for the errors.
+//
+// GitHub API docs: https://docs.github.com/rest/packages/packages#delete-package-version-for-an-organization
+func (g *GitHub) DeleteVersion(ctx context.Context, pkg Package, id int64) error {
+	return g.mutate(ctx, http.MethodDelete, "delete", pkg, id, "")
+}
+
+// RestoreVersion restores one deleted version.
+//
+// GitHub API docs: https://docs.github.com/rest/packages/packages#restore-package-version-for-an-organization
+func (g *GitHub) RestoreVersion(ctx context.Context, pkg Package, id int64) error {
+	return g.mutate(ctx, http.MethodPost, "restore", pkg, id, "/restore")
+}
+
+func (g *GitHub) mutate(ctx context.Context, method, verb string, pkg Package, id int64, suffix string) error {
+	pp, err := packagePath(pkg)
+	if err != nil {
+		return err
+	}
+	req, err := g.client.NewRequest(method, pp+"/versions/"+strconv.FormatInt(id, 10)+suffix, nil)
+	if err != nil {
+		return fmt.Errorf("%s version %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, err)
+	}
+	if _, err := g.client.Do(ctx, req, nil); err != nil {
+		return fmt.Errorf("%s version %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, classify(err, method))
+	}
+	return nil
+}
+
+// apiVersion is the part of GitHub's package-version schema the policy
+// needs. Decoding into it instead of github.PackageVersion skips the URLs
+// and other fields nobody reads.
+type apiVersion struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Metadata  struct {
+		Container struct {
+			Tags []string `json:"tags"`
+		} `json:"container"`
+	} `json:"metadata"`
+}
+
+// apiPackage is the part of GitHub's package schema cleanup needs.
+type apiPackage struct {
+	Name         string `json:"name"`
+	Visibility   string `json:"visibility"`
+	VersionCount int    `json:"version_count"`
+}
+
+// maxPrealloc caps what a server-announced last page may make us allocate
+// up front.
+const maxPrealloc = 1 << 18
+
+// listPages fetches every page of a list endpoint and hands each page to
+// add, one page at a time (add needs no locking). grow is called once with
+// the expected number of items when page 1 names the last page.
+func listPages[T any](ctx context.Context, g *GitHub, path string, q url.Values, grow func(n int), add func([]T)) error {
+	first, resp, err := getPage[T](ctx, g, path, q, 1)
+	if err != nil {
+		return fmt.Errorf("page 1: %w", err)
+	}
+	last := resp.LastPage
+	if last > 1 {
+		grow(min(last*100, maxPrealloc))
+	}
+	add(first)
+	next := resp.NextPage
+	if last > 1 {
+		next, err = concurrentPages(ctx, g, path, q, last, add)
+		if err != nil {
+			return err
+		}
+	}
+	// Sequential: only rel="next" is known, or the last page itself said
+	// there is more (versions were added while listing). A next page that
+	// does not move forward ends the listing rather than looping.
+	for prev := max(last, 1); next > prev; {
+		page, resp, err := getPage[T](ctx, g, path, q, next)
+		if err != nil {
+			return fmt.Errorf("page %d: %w", next, err)
+		}
+		add(page)
+		prev, next = next, resp.NextPage
+	}
+	return nil
+}
+
+// concurrentPages fetches pages 2..last with at most ListConcurrency
+// workers (and requests in flight across the client). It returns the next
+// page the last page announced, if any.
+func concurrentPages[T any](ctx context.Context, g *GitHub, path string, q url.Values, last int, add func([]T)) (int, error) {
+	eg, ctx := errgroup.WithContext(ctx)
+	var (
+		mu      sync.Mutex
+		counter atomic.Int64
+		after   int
+	)
+	counter.Store(1)
+	workers := min(g.conc, last-1)
+	for range workers {
+		eg.Go(func() error {
+			for {
+				n := int(counter.Add(1))
+				if n > last {
+					return nil
+				}
+				page, resp, err := getPage[T](ctx, g, path, q, n)
+				if err != nil {
+					return fmt.Errorf("page %d of %d: %w", n, last, err)
+				}
+				mu.Lock()
+				add(page)
+				if n == last && resp.NextPage > last {
+					after = resp.NextPage
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	return after, eg.Wait()
+}
+
+// getPage fetches one page, holding a slot of the client's semaphore.
+func getPage[T any](ctx context.Context, g *GitHub, path string, q url.Values, n int) ([]T, *github.Response, error) {
+	select {
+	case g.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	defer func() { <-g.sem }()
+	qq := make(url.Values, len(q)+1)
+	for k, v := range q {
+		qq[k] = v
+	}
+	qq.Set("page", strconv.Itoa(n))
+	req, err := g.client.NewRequest(http.MethodGet, path+"?"+qq.Encode(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var items []T
+	resp, err := g.client.Do(ctx, req, &items)
+	if err != nil {
+		return nil, resp, classify(err, http.MethodGet)
+	}
+	return items, resp, nil
+}
+
+// ownerPath is the path of an owner's packages family, without a slash.
+func ownerPath(o Owner) (string, error) {
+	switch o.Kind {
+	case Organization:
+		return "orgs/" + url.PathEscape(o.Login), nil
+	case User:
+		return "users/" + url.PathEscape(o.Login), nil
+	case AuthenticatedUser:
+		return "user", nil
+	}
+	return "", fmt.Errorf("owner %q: kind not looked up", o.Login)
+}
+
+// packagePath is the path of one package, its name escaped exactly once
+// ("team/app" → "team%2Fapp"). go-github v60 escapes names on the
+// Organizations methods but not on the Users ones, so every request is
+// built here the same way for the three owner kinds.
+func packagePath(p Package) (string, error) {
+	op, err := ownerPath(p.Owner)
+	if err != nil {
+		return "", err
+	}
+	if p.Name == "" {
+		return "", errors.New("package without a name")
+	}
+	return op + "/packages/" + url.PathEscape(string(p.Type)) + "/" + url.PathEscape(p.Name), nil
+}
+
+// APIError is a refusal from GitHub: its status and message, what it was
+// classified as (Kind: ErrAlreadyGone, ErrDownloadRule, ErrLastVersion,
+// ErrNotFound, ErrNoPermission or nil), and what the user can do about it.
+// errors.Is matches Kind; errors.As also reaches go-github's error.
+type APIError struct {
+	Status  int
+	Message string // GitHub's message, as it is
+	Hint    string // what to do, for permission errors
+	Kind    error
+	Err     error // go-github's *github.ErrorResponse
+}
+
+func (e *APIError) Error() string {
+	s := strconv.Itoa(e.Status) + " " + e.Message
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Unwrap returns Kind and go-github's error.
+func (e *APIError) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// The exact texts of GitHub's refusals (api-facts.md), matched
+// case-insensitively on a distinctive part.
+const (
+	msgDownloadRule      = "more than 5000 downloads"
+	msgLastTagged        = "last tagged version of a package"
+	msgLastVersion       = "last version of a package"
+	msgNotAccessible     = "resource not accessible by integration"
+	hintDeletePermission = "the token may not change this package: in a workflow grant `permissions: packages: write` and give the repository admin access in the package settings (Manage Actions access); for a package not linked to the repository use a personal access token with delete:packages"
+	hintReadPermission   = "the token may not read this owner's packages: in a workflow grant `permissions: packages: read` (or write) and give the repository access in the package settings; otherwise use a personal access token with read:packages"
+)
+
+// classify turns a go-github error into the errors of this package.
+func classify(err error, method string) error {
+	// The transport's own verdicts travel inside *url.Error: unwrap them
+	// so that the message is the verdict, not a URL.
+	var be *BudgetError
+	if errors.As(err, &be) {
+		return be
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && errors.Is(ue.Err, ErrSecondaryRateLimit) {
+		return ue.Err
+	}
+	// go-github's own rate-limit verdicts. The transport keeps its
+	// pre-checks from firing, but classify them should they ever come.
+	var rle *github.RateLimitError
+	if errors.As(err, &rle) {
+		return &BudgetError{Limit: rle.Rate.Limit, Reset: rle.Rate.Reset.Time, Message: rle.Message}
+	}
+	var are *github.AbuseRateLimitError
+	if errors.As(err, &are) {
+		return fmt.Errorf("%w: %s", ErrSecondaryRateLimit, are.Message)
+	}
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return err
+	}
+	ae := &APIError{Status: er.Response.StatusCode, Message: er.Message, Err: er}
+	if ae.Message == "" {
+		ae.Message = http.StatusText(ae.Status)
+	}
+	msg := strings.ToLower(ae.Message)
+	mutating := method != http.MethodGet
+	switch {
+	case ae.Status == http.StatusUnauthorized:
+		ae.Kind = ErrNoPermission
+		ae.Hint = "the token is missing, invalid or expired"
+	case strings.Contains(msg, msgNotAccessible) || ae.Status == http.StatusForbidden:
+		ae.Kind = ErrNoPermission
+		ae.Hint = hintReadPermission
+		if mutating {
+			ae.Hint = hintDeletePermission
+		}
+	case ae.Status == http.StatusNotFound && method == http.MethodDelete:
+		ae.Kind = ErrAlreadyGone
+	case ae.Status == http.StatusNotFound:
+		ae.Kind = ErrNotFound
+	case ae.Status == http.StatusBadRequest && strings.Contains(msg, msgDownloadRule):
+		ae.Kind = ErrDownloadRule
+	case ae.Status == http.StatusBadRequest && (strings.Contains(msg, msgLastTagged) || strings.Contains(msg, msgLastVersion)):
+		ae.Kind = ErrLastVersion
+	}
+	return ae
+}

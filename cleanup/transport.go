@@ -1,0 +1,570 @@
+package cleanup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkgretention/retention/internal/clock"
+)
+
+// ErrSecondaryRateLimit: GitHub's secondary rate limit kept refusing a
+// request after the transport waited as told the allowed number of times,
+// or told it to wait longer than RetryOptions.MaxWait. Like
+// ErrBudgetExhausted it means "stop sending, try again in a later run",
+// not that the request was wrong.
+var ErrSecondaryRateLimit = errors.New("secondary rate limit")
+
+// BudgetError reports that the primary rate limit is spent. It wraps
+// ErrBudgetExhausted. No request was sent after GitHub reported the budget
+// empty.
+type BudgetError struct {
+	Limit int       // requests per window, 0 if unknown
+	Reset time.Time // when the budget is renewed, zero if unknown
+	// Message is GitHub's message when the refusal came from the server,
+	// empty when the transport refused before sending.
+	Message string
+}
+
+func (e *BudgetError) Error() string {
+	var b strings.Builder
+	b.WriteString("primary rate limit")
+	if e.Limit > 0 {
+		fmt.Fprintf(&b, " of %d requests", e.Limit)
+	}
+	b.WriteString(" exhausted")
+	if !e.Reset.IsZero() {
+		fmt.Fprintf(&b, " until %s", e.Reset.UTC().Format(time.RFC3339))
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrBudgetExhausted) true.
+func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
+
+// RetryOptions tunes how the transport waits and retries. The zero value
+// of every field selects its default.
+type RetryOptions struct {
+	// Attempts bounds the attempts of one request that meets 5xx answers
+	// or network errors (default 4: the first and three retries).
+	Attempts int
+	// BaseDelay and MaxDelay shape the exponential backoff between those
+	// attempts: before retry n the transport waits a random duration in
+	// [0, min(MaxDelay, BaseDelay·2^(n-1))) ("full jitter"; defaults 1 s
+	// and 30 s).
+	BaseDelay, MaxDelay time.Duration
+	// LimitAttempts bounds the attempts of one request that meets rate
+	// limits (default 5). With the default SecondaryWait a request waits at
+	// most 60+120+240+480 s = 15 min before ErrSecondaryRateLimit.
+	LimitAttempts int
+	// SecondaryWait is the first wait after a secondary limit answered
+	// without retry-after (default 60 s, GitHub's "at least one minute");
+	// it doubles on every further refusal of the same request.
+	SecondaryWait time.Duration
+	// MaxWait is the longest single wait the server may impose through
+	// retry-after or the backoff above (default 15 min); a longer one gives
+	// up at once with ErrSecondaryRateLimit.
+	MaxWait time.Duration
+	// MaxResetWait is how long a request may wait for the primary budget to
+	// be renewed (x-ratelimit-reset). Default 0: an empty budget fails at
+	// once with ErrBudgetExhausted, so that a run stops cleanly and leaves
+	// the rest to the next scheduled run instead of idling up to an hour.
+	// Set it to a negative value to never wait, the same as 0.
+	MaxResetWait time.Duration
+	// AttemptTimeout is a wall-clock watchdog on one attempt (connect,
+	// headers and body); an attempt that exceeds it counts as a network
+	// error (default 2 min, negative: none).
+	AttemptTimeout time.Duration
+}
+
+func (o RetryOptions) withDefaults() RetryOptions {
+	if o.Attempts <= 0 {
+		o.Attempts = 4
+	}
+	if o.BaseDelay <= 0 {
+		o.BaseDelay = time.Second
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 30 * time.Second
+	}
+	if o.LimitAttempts <= 0 {
+		o.LimitAttempts = 5
+	}
+	if o.SecondaryWait <= 0 {
+		o.SecondaryWait = time.Minute
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 15 * time.Minute
+	}
+	if o.MaxResetWait < 0 {
+		o.MaxResetWait = 0
+	}
+	if o.AttemptTimeout == 0 {
+		o.AttemptTimeout = 2 * time.Minute
+	}
+	return o
+}
+
+// TransportOptions configures NewTransport.
+type TransportOptions struct {
+	// Base sends the requests (default: a tuned clone of
+	// http.DefaultTransport, see DefaultBaseTransport).
+	Base http.RoundTripper
+	// Clock is used for every wait (default the wall clock).
+	Clock clock.Clock
+	// Retry tunes retries and waits.
+	Retry RetryOptions
+	// Notify, if set, receives one line whenever the transport starts
+	// waiting because GitHub told it to (secondary limit, budget reset).
+	Notify func(msg string)
+	// Rand is the source of backoff jitter (default math/rand/v2's global
+	// source). Tests pass a seeded source for deterministic waits.
+	Rand rand.Source
+}
+
+// Transport is an http.RoundTripper that makes requests to GitHub's REST
+// API survive its limits and faults. It is installed under the oauth2
+// transport and shared by every request of a client:
+//
+//   - A gate: once GitHub has said "wait" (retry-after, a secondary limit, a
+//     budget reset being waited for), no request of the client goes out
+//     before that time; every request waits on the gate through the clock
+//     and its context.
+//   - Secondary limits (403/429 with retry-after or a "secondary rate
+//     limit" message, and any 429): wait as told, else 60 s doubling, at
+//     most LimitAttempts times, then ErrSecondaryRateLimit.
+//   - Primary limit (403/429 with x-ratelimit-remaining: 0): wait for the
+//     reset if it is within MaxResetWait, else fail with a *BudgetError
+//     without retrying. Once a response reported the budget empty, later
+//     requests fail the same way before being sent.
+//   - 500, 502, 503, 504 and network errors: up to Attempts attempts with
+//     exponential backoff and full jitter. Other 4xx are returned as they
+//     are.
+//
+// The budget reported by every response's x-ratelimit-* headers is kept
+// (Budget). The transport is the only rate-limit authority: it removes
+// x-ratelimit-reset from responses that report an empty budget before
+// handing them up, so that go-github's own pre-check
+// (checkRateLimitBeforeDo, which compares against the wall clock and would
+// bypass the injected clock and MaxResetWait) never refuses a request on
+// its own.
+type Transport struct {
+	base   http.RoundTripper
+	clock  clock.Clock
+	retry  RetryOptions
+	notify func(string)
+
+	randMu sync.Mutex
+	rand   *rand.Rand // nil: global source
+
+	mu           sync.Mutex
+	blockedUntil time.Time
+	budget       Budget
+
+	// sleeper lets one request at a time sleep on the gate: the others
+	// queue behind it and re-check the gate when they get their turn, so
+	// that a shared wait is slept once (which also keeps a fake clock
+	// exact).
+	sleeper chan struct{}
+}
+
+// DefaultBaseTransport returns a clone of http.DefaultTransport tuned for
+// one API host: enough idle connections per host for maxConns pages in
+// flight, and a response-header timeout.
+func DefaultBaseTransport(maxConns int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if maxConns < 2 {
+		maxConns = 2
+	}
+	t.MaxIdleConnsPerHost = maxConns + 2
+	t.MaxIdleConns = 2 * (maxConns + 2)
+	t.ResponseHeaderTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// NewTransport returns a Transport.
+func NewTransport(opts TransportOptions) *Transport {
+	t := &Transport{
+		base:    opts.Base,
+		clock:   opts.Clock,
+		retry:   opts.Retry.withDefaults(),
+		notify:  opts.Notify,
+		sleeper: make(chan struct{}, 1),
+	}
+	if t.base == nil {
+		t.base = DefaultBaseTransport(8)
+	}
+	if t.clock == nil {
+		t.clock = clock.Real{}
+	}
+	if opts.Rand != nil {
+		t.rand = rand.New(opts.Rand)
+	}
+	return t
+}
+
+// Budget returns the primary (core) rate-limit budget as the responses
+// reported it. Responses of an older window than the one already seen are
+// ignored; within a window the lowest remaining count wins, so concurrent
+// responses arriving out of order never make the budget look larger.
+func (t *Transport) Budget() Budget {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.budget
+}
+
+// BlockedUntil returns the time before which the transport sends nothing
+// (zero or past when not blocked).
+func (t *Transport) BlockedUntil() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.blockedUntil
+}
+
+// RoundTrip sends req, waiting and retrying as the type comment says.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	faults, limits := 0, 0
+	for attempt := 0; ; attempt++ {
+		if err := t.waitTurn(ctx, req); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		r := req
+		if attempt > 0 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("replay request body: %w", err)
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.send(r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			faults++
+			if !replayable || faults >= t.retry.Attempts {
+				return nil, fmt.Errorf("%d attempts: %w", faults, err)
+			}
+			if err := t.clock.Sleep(ctx, t.backoff(faults)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		t.record(resp.Header)
+
+		switch resp.StatusCode {
+		case http.StatusForbidden, http.StatusTooManyRequests:
+			body := peekBody(resp)
+			lim := t.classifyLimit(resp, body, limits)
+			if lim.kind == notLimited {
+				break
+			}
+			drain(resp)
+			limits++
+			if lim.kind == primaryLimit {
+				now := t.clock.Now()
+				if lim.reset.IsZero() || lim.reset.Sub(now) > t.retry.MaxResetWait || limits >= t.retry.LimitAttempts {
+					return nil, &BudgetError{Limit: atoi(resp.Header.Get("X-Ratelimit-Limit")), Reset: lim.reset, Message: githubMessage(body)}
+				}
+				t.block(lim.reset.Add(time.Second), fmt.Sprintf("primary rate limit: waiting %s for the budget reset before %s %s", lim.reset.Add(time.Second).Sub(now).Round(time.Second), req.Method, req.URL.Path))
+				continue
+			}
+			if limits >= t.retry.LimitAttempts || lim.wait > t.retry.MaxWait || !replayable {
+				return nil, fmt.Errorf("%w: %s %s refused %d times (%d %s), last asked to wait %s", ErrSecondaryRateLimit, req.Method, req.URL.Path, limits, resp.StatusCode, githubMessage(body), lim.wait)
+			}
+			t.block(t.clock.Now().Add(lim.wait), fmt.Sprintf("secondary rate limit: waiting %s before %s %s", lim.wait.Round(time.Second), req.Method, req.URL.Path))
+			continue
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			faults++
+			if !replayable || faults >= t.retry.Attempts {
+				break
+			}
+			d := t.backoff(faults)
+			if ra, ok := retryAfter(resp.Header, t.clock.Now()); ok && ra <= t.retry.MaxWait {
+				d = ra
+			}
+			drain(resp)
+			if err := t.clock.Sleep(ctx, d); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		hideEmptyBudgetReset(resp.Header)
+		return resp, nil
+	}
+}
+
+// send makes one attempt under the attempt watchdog.
+func (t *Transport) send(req *http.Request) (*http.Response, error) {
+	if t.retry.AttemptTimeout < 0 {
+		return t.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.retry.AttemptTimeout)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// waitTurn returns when req may be sent: the gate is open and the budget
+// is not known to be empty. It fails with a *BudgetError when the budget
+// is empty beyond MaxResetWait, or with ctx's error.
+func (t *Transport) waitTurn(ctx context.Context, req *http.Request) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := t.clock.Now()
+		t.mu.Lock()
+		until, b := t.blockedUntil, t.budget
+		t.mu.Unlock()
+		if now.Before(until) {
+			if err := t.sleepGate(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if b.Known && b.Remaining <= 0 && now.Before(b.Reset) {
+			if b.Reset.Sub(now) > t.retry.MaxResetWait {
+				return &BudgetError{Limit: b.Limit, Reset: b.Reset}
+			}
+			t.block(b.Reset.Add(time.Second), fmt.Sprintf("primary rate limit: waiting %s for the budget reset before %s %s", b.Reset.Add(time.Second).Sub(now).Round(time.Second), req.Method, req.URL.Path))
+			continue
+		}
+		return nil
+	}
+}
+
+// sleepGate sleeps until the gate opens, one request at a time.
+func (t *Transport) sleepGate(ctx context.Context) error {
+	select {
+	case t.sleeper <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-t.sleeper }()
+	now := t.clock.Now()
+	until := t.BlockedUntil()
+	if !now.Before(until) {
+		return nil
+	}
+	return t.clock.Sleep(ctx, until.Sub(now))
+}
+
+// block closes the gate until the given time (it never moves it earlier)
+// and notifies once per extension.
+func (t *Transport) block(until time.Time, msg string) {
+	t.mu.Lock()
+	extended := until.After(t.blockedUntil)
+	if extended {
+		t.blockedUntil = until
+	}
+	t.mu.Unlock()
+	if extended && t.notify != nil {
+		t.notify(msg)
+	}
+}
+
+// record updates the budget from a response's x-ratelimit-* headers.
+func (t *Transport) record(h http.Header) {
+	if res := h.Get("X-Ratelimit-Resource"); res != "" && res != "core" {
+		return
+	}
+	remaining, err1 := strconv.Atoi(h.Get("X-Ratelimit-Remaining"))
+	resetSec, err2 := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	limit := atoi(h.Get("X-Ratelimit-Limit"))
+	reset := time.Unix(resetSec, 0)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := &t.budget
+	switch {
+	case !b.Known || reset.After(b.Reset):
+		*b = Budget{Known: true, Limit: limit, Remaining: remaining, Reset: reset}
+	case reset.Equal(b.Reset):
+		b.Remaining = min(b.Remaining, remaining)
+		if limit > 0 {
+			b.Limit = limit
+		}
+	}
+}
+
+type limitKind int
+
+const (
+	notLimited limitKind = iota
+	primaryLimit
+	secondaryLimit
+)
+
+type limit struct {
+	kind  limitKind
+	wait  time.Duration // secondary
+	reset time.Time     // primary
+}
+
+// classifyLimit decides whether a 403 or 429 is a rate limit. GitHub's
+// rules: an empty budget (x-ratelimit-remaining: 0) means wait for
+// x-ratelimit-reset, unless the message names the secondary limit and
+// retry-after is given; retry-after means wait that long; a secondary
+// limit without it means wait at least a minute. A 429 is always a limit.
+// prior is how many limits this request met before.
+func (t *Transport) classifyLimit(resp *http.Response, body []byte, prior int) limit {
+	h := resp.Header
+	secondaryMsg := bytesContainsFold(body, "secondary rate limit") || bytesContainsFold(body, "abuse detection")
+	ra, hasRA := retryAfter(h, t.clock.Now())
+	if h.Get("X-Ratelimit-Remaining") == "0" && (!secondaryMsg || !hasRA) {
+		var reset time.Time
+		if s, err := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64); err == nil {
+			reset = time.Unix(s, 0)
+		}
+		return limit{kind: primaryLimit, reset: reset}
+	}
+	if hasRA {
+		return limit{kind: secondaryLimit, wait: ra}
+	}
+	if secondaryMsg || resp.StatusCode == http.StatusTooManyRequests {
+		wait := t.retry.SecondaryWait << min(prior, 20)
+		if wait <= 0 || wait > 24*time.Hour {
+			wait = 24 * time.Hour
+		}
+		return limit{kind: secondaryLimit, wait: wait}
+	}
+	return limit{kind: notLimited}
+}
+
+// backoff returns the wait before retry n (n >= 1) after a fault.
+func (t *Transport) backoff(n int) time.Duration {
+	ceil := t.retry.MaxDelay
+	if n-1 < 32 {
+		if d := t.retry.BaseDelay << (n - 1); d > 0 && d < ceil {
+			ceil = d
+		}
+	}
+	var f float64
+	if t.rand != nil {
+		t.randMu.Lock()
+		f = t.rand.Float64()
+		t.randMu.Unlock()
+	} else {
+		f = rand.Float64()
+	}
+	return time.Duration(f * float64(ceil))
+}
+
+// retryAfter parses retry-after as seconds or an HTTP date.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 {
+			s = 0
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if when, err := http.ParseTime(v); err == nil {
+		return max(when.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// hideEmptyBudgetReset removes x-ratelimit-reset from a response that
+// reports an empty budget, so that go-github's wall-clock pre-check never
+// fires; the transport already recorded it (see Transport).
+func hideEmptyBudgetReset(h http.Header) {
+	if h.Get("X-Ratelimit-Remaining") == "0" {
+		h.Del("X-Ratelimit-Reset")
+	}
+}
+
+const peekLimit = 64 << 10
+
+// peekBody reads the start of an error body and puts it back.
+func peekBody(resp *http.Response) []byte {
+	if resp.Body == nil {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, peekLimit))
+	rest := resp.Body
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), rest), rest}
+	return b
+}
+
+// drain reads a little of a body that will not be used and closes it, so
+// that the connection can be reused.
+func drain(resp *http.Response) {
+	if resp.Body == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, peekLimit))
+	_ = resp.Body.Close()
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// githubMessage extracts "message" from a GitHub error body, or returns
+// the start of the body.
+func githubMessage(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		return e.Message
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func bytesContainsFold(b []byte, sub string) bool {
+	return bytes.Contains(bytes.ToLower(b), []byte(sub))
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
