@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// runAction runs as the GitHub Action: inputs from INPUT_<NAME>, outputs to
+// GITHUB_OUTPUT, the summary to GITHUB_STEP_SUMMARY, the plan file under
+// RUNNER_TEMP, logs as workflow commands on stdout.
+func runAction(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, d deps) int {
+	// The token is masked before anything else is printed, and every later
+	// write is scrubbed of it in case an error ever quotes it.
+	token := strings.TrimSpace(getenv("INPUT_TOKEN"))
+	if token == "" {
+		token = strings.TrimSpace(getenv("GITHUB_TOKEN"))
+	}
+	if token != "" {
+		githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)).AddMask(token)
+	}
+	stdout, stderr = redact(stdout, token), redact(stderr, token)
+	gha := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
+
+	if len(args) > 0 {
+		gha.Errorf("unexpected arguments %q: on a runner the action reads its inputs (INPUT_*), not arguments", args)
+		return ExitInvalid
+	}
+	in := rawInputs{}
+	for _, def := range Inputs {
+		in[def.Name] = gha.GetInput(def.Name)
+	}
+	in[inToken] = token
+	s, err := loadSettings(in, getenv, true)
+	if err != nil {
+		for _, line := range splitErr(err) {
+			gha.Errorf("%s", line)
+		}
+		gha.Errorf("invalid input: nothing was sent to GitHub; fix the inputs above and run again")
+		return ExitInvalid
+	}
+
+	plan, runErr := runJob(ctx, s, d, gha)
+	if plan == nil {
+		gha.Errorf("%v", runErr)
+		return ExitFailed
+	}
+
+	code := ExitOK
+	dir := getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	planPath := filepath.Join(dir, planFileName(startedAt(plan, d)))
+	if err := writePlanFile(planPath, plan); err != nil {
+		gha.Errorf("%v", err)
+		planPath = ""
+		code = ExitFailed
+	}
+
+	t := countTotals(plan)
+	outputs := [][2]string{
+		{outDeleted, strconv.Itoa(t.Deleted)},
+		{outKept, strconv.Itoa(t.Kept)},
+		{outProtected, strconv.Itoa(t.Protected)},
+		{outFailed, strconv.Itoa(t.Failed)},
+		{outDeferred, strconv.Itoa(t.Deferred)},
+		{outPlan, planPath},
+	}
+	if err := fileCommand(getenv, "GITHUB_OUTPUT", func() {
+		for _, o := range outputs {
+			gha.SetOutput(o[0], o[1])
+		}
+	}); err != nil {
+		gha.Warningf("outputs not set: %v", err)
+	}
+	if err := fileCommand(getenv, "GITHUB_STEP_SUMMARY", func() {
+		gha.AddStepSummary(renderSummary(plan, planPath, defaultSummaryLimits))
+	}); err != nil {
+		gha.Warningf("step summary not written: %v", err)
+	}
+
+	gha.Infof("%s", totalsLine(plan))
+	if planPath != "" {
+		gha.Infof("Plan file: %s", planPath)
+	}
+	if runErr != nil {
+		gha.Errorf("the run stopped early: %v", runErr)
+		code = ExitFailed
+	}
+	if planFailed(plan) {
+		gha.Errorf("%s failed: see the errors above and the plan file", failedWhat(t))
+		code = ExitFailed
+	}
+	return code
+}
+
+// startedAt is the plan's start time, or now if the plan has none.
+func startedAt(p *policy.Plan, d deps) time.Time {
+	if !p.StartedAt.IsZero() {
+		return p.StartedAt
+	}
+	return d.clock.Now()
+}
+
+// failedWhat says what failed: "2 versions and 1 package".
+func failedWhat(t totals) string {
+	var parts []string
+	if n := t.Failed - t.FailedPackages; n > 0 {
+		parts = append(parts, plural(n, "version"))
+	}
+	if t.FailedPackages > 0 {
+		parts = append(parts, plural(t.FailedPackages, "package"))
+	}
+	if len(parts) == 0 {
+		return "something"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// fileCommand runs f, which writes to the runner file named by the
+// environment variable env, turning a missing variable or a write failure
+// (go-githubactions panics on those) into an error.
+func fileCommand(getenv func(string) string, env string, f func()) (err error) {
+	if getenv(env) == "" {
+		return fmt.Errorf("%s is not set", env)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %v", env, r)
+		}
+	}()
+	f()
+	return nil
+}

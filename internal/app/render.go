@@ -1,0 +1,128 @@
+package app
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// digestRE finds sha256 digests (sha256:<hex>) and cosign-style tags
+// (sha256-<hex>) in names, tags and reasons, to shorten them for display.
+// The plan file keeps them whole.
+var digestRE = regexp.MustCompile(`sha256([:-])([0-9a-f]{12})[0-9a-f]{52}`)
+
+// short shortens every digest in s to its first 12 hex digits.
+func short(s string) string {
+	return digestRE.ReplaceAllString(s, "sha256$1$2…")
+}
+
+// versionLabel is the version column: the shortened digest of a container
+// version, the version string of any other.
+func versionLabel(v policy.VersionPlan) string { return short(v.Name) }
+
+// tagsLabel is the tags column.
+func tagsLabel(v policy.VersionPlan) string {
+	tags := make([]string, len(v.Tags))
+	for i, t := range v.Tags {
+		tags[i] = short(t)
+	}
+	return strings.Join(tags, ", ")
+}
+
+// resultLabel is the result column: what happened, "-" when nothing was
+// executed (dry run or not reached).
+func resultLabel(v policy.VersionPlan) string {
+	if v.Result == "" {
+		return "-"
+	}
+	return short(v.Result)
+}
+
+// ageBasis is the timestamp the summary ages versions by: created when every
+// rule of the policy asks for it, else updated (policy.md's default).
+func ageBasis(p *policy.Plan) policy.AgeBasis {
+	if p.Policy == nil || len(p.Policy.Rules) == 0 {
+		return policy.Updated
+	}
+	for _, r := range p.Policy.Rules {
+		if r.AgeBasis != policy.Created {
+			return policy.Updated
+		}
+	}
+	return policy.Created
+}
+
+// ageLabel formats a version's age at now: minutes, hours or days.
+func ageLabel(v policy.VersionPlan, basis policy.AgeBasis, now time.Time) string {
+	ts := v.UpdatedAt
+	if basis == policy.Created {
+		ts = v.CreatedAt
+	}
+	if ts.IsZero() || now.IsZero() {
+		return "?"
+	}
+	d := now.Sub(ts)
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", max(0, int(d/time.Minute)))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+}
+
+// packageTitle names a package: "container acme/app (public)".
+func packageTitle(pkg policy.PackagePlan) string {
+	s := fmt.Sprintf("%s %s/%s", pkg.Type, pkg.Owner, pkg.Name)
+	if pkg.Visibility != "" {
+		s += " (" + pkg.Visibility + ")"
+	}
+	return s
+}
+
+// decisionCounts is "12 versions: 5 delete, 6 keep, 1 protected".
+func decisionCounts(pkg policy.PackagePlan) string {
+	var del, keep, prot int
+	for _, v := range pkg.Versions {
+		switch v.Decision {
+		case policy.Delete:
+			del++
+		case policy.Protected:
+			prot++
+		default:
+			keep++
+		}
+	}
+	return fmt.Sprintf("%s: %d delete, %d keep, %d protected", plural(len(pkg.Versions), "version"), del, keep, prot)
+}
+
+// plural is "1 version", "1,234 versions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(n) + " " + noun + "s"
+}
+
+// thousands formats n with comma separators: 1,234.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/policy"
+)
+
+// runJob builds the API client and the registry reader and runs the
+// policy, or restores the plan named by restore-from. It returns the plan
+// with every result; the error is set only when the run could not go on
+// (the plan, when not nil, says how far it got).
+func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*policy.Plan, error) {
+	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{
+		BaseURL:   s.apiURL,
+		Token:     s.token,
+		UserAgent: userAgent,
+		Transport: d.transport,
+		Clock:     d.clock,
+		Notify:    func(msg string) { log.Infof("%s", msg) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build the GitHub client: %w", err)
+	}
+	cfg := cleanup.Config{
+		Policy:           s.policy,
+		API:              api,
+		Clock:            d.clock,
+		DeletesPerMinute: s.deletesPerMinute,
+		Verify:           s.verify,
+		Log:              log,
+	}
+	if s.restoreFrom != nil {
+		return cleanup.Restore(ctx, cfg, s.restoreFrom)
+	}
+	if needsRegistry(s.policy) {
+		cfg.Containers = newContainers(s, d)
+	}
+	return cleanup.Run(ctx, cfg)
+}
+
+// needsRegistry reports whether any rule covers container packages.
+func needsRegistry(p *policy.Policy) bool {
+	for _, r := range p.Rules {
+		if r.PackageType == policy.Container {
+			return true
+		}
+	}
+	return false
+}
+
+// userAgent names the action in every request.
+const userAgent = "pkgretention/retention"
+
+// newContainers builds the registry reader for container packages.
+//
+// TODO(containers): return containers.NewReader(...) with s.registryURL,
+// s.token, d.transport and d.clock once the reader lands; until then
+// container versions are planned without their structure.
+func newContainers(s *settings, d deps) cleanup.Containers {
+	_, _ = s, d
+	return nil
+}
+
+// planFileName is the plan file's name for a run started at t.
+func planFileName(t time.Time) string {
+	return "package-retention-plan-" + t.UTC().Format("20060102T150405Z") + ".json"
+}
+
+// writePlanFile writes the plan, indented, to path (created or replaced).
+func writePlanFile(path string, p *policy.Plan) error {
+	b, err := encodePlan(p)
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write plan file: %w", err)
+		}
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	return nil
+}
+
+// encodePlan is the plan file's content: indented JSON and a final newline.
+func encodePlan(p *policy.Plan) ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode plan: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// splitErr flattens joined errors into one message per line.
+func splitErr(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var lines []string
+		for _, e := range j.Unwrap() {
+			lines = append(lines, splitErr(e)...)
+		}
+		return lines
+	}
+	return strings.Split(err.Error(), "\n")
+}

@@ -1,0 +1,220 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/policy"
+)
+
+// defaultAPIURL is the API base URL when GITHUB_API_URL is not set.
+const defaultAPIURL = "https://api.github.com"
+
+// settings is everything a run needs, validated.
+type settings struct {
+	policy           *policy.Policy
+	token            string
+	apiURL           string
+	registryURL      string
+	deletesPerMinute int
+	verify           bool
+	// restoreFrom is the plan to restore (nil: clean up).
+	restoreFrom *policy.Plan
+}
+
+// rawInputs are the raw values of the inputs by name, as a runner or the
+// command line gave them; "" means not given.
+type rawInputs map[string]string
+
+// loadSettings validates every input and returns the settings, or every
+// problem found, each naming its input, joined with errors.Join. It reads
+// the files named by policy-file and restore-from and sends nothing.
+// needToken is false for the demo, which brings its own server.
+func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*settings, error) {
+	var errs []error
+	s := &settings{token: in[inToken], verify: true, deletesPerMinute: cleanup.DefaultDeletesPerMinute}
+
+	s.apiURL = getenv("GITHUB_API_URL")
+	if s.apiURL == "" {
+		s.apiURL = defaultAPIURL
+	}
+	apiURL, err := parseHTTPURL(s.apiURL)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("GITHUB_API_URL: %w", err))
+	}
+
+	if in[inRestoreFrom] != "" {
+		// A restore run restores what the plan's run deleted: no rules.
+		var given []string
+		for _, def := range Inputs {
+			if def.Policy && def.Name != inDryRun && in[def.Name] != "" {
+				given = append(given, def.Name)
+			}
+		}
+		if len(given) > 0 {
+			errs = append(errs, fmt.Errorf("%s: cannot be combined with %s: a restore run restores every version the plan's run deleted; leave them empty", inRestoreFrom, strings.Join(given, ", ")))
+		}
+		s.policy = &policy.Policy{}
+		if v := in[inDryRun]; v != "" {
+			b, err := parseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", inDryRun, err))
+			}
+			s.policy.DryRun = b
+		}
+	} else {
+		p, err := parsePolicy(in, getenv)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		s.policy = p
+	}
+
+	if v := in[inMaxDeletesPerMinute]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number from 1 to 1000; leave it empty for the default (%d)", inMaxDeletesPerMinute, v, cleanup.DefaultDeletesPerMinute))
+		} else {
+			s.deletesPerMinute = n
+		}
+	}
+
+	if v := in[inVerify]; v != "" {
+		b, err := parseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", inVerify, err))
+		}
+		s.verify = b
+	}
+
+	if v := in[inRegistryURL]; v != "" {
+		u, err := parseHTTPURL(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", inRegistryURL, err))
+		} else {
+			s.registryURL = strings.TrimRight(u.String(), "/")
+		}
+	} else if apiURL != nil {
+		s.registryURL = defaultRegistryURL(apiURL)
+	}
+
+	if path := in[inRestoreFrom]; path != "" {
+		plan, err := readPlanFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", inRestoreFrom, err))
+		}
+		s.restoreFrom = plan
+	}
+
+	if needToken && strings.TrimSpace(s.token) == "" {
+		errs = append(errs, errors.New("token: no token given; in a workflow the token input defaults to ${{ github.token }} (grant `permissions: packages: write`), on the command line export GITHUB_TOKEN (a token with read:packages and delete:packages)"))
+	}
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// parsePolicy builds the policy from the rule inputs or the policy file,
+// plus max-deletions and dry-run, through policy.Parse.
+func parsePolicy(in rawInputs, getenv func(string) string) (*policy.Policy, error) {
+	pin := policy.Inputs{Values: map[string]string{}, DefaultOwner: getenv("GITHUB_REPOSITORY_OWNER")}
+	for _, def := range Inputs {
+		if def.Policy && def.Name != inPolicyFile && in[def.Name] != "" {
+			pin.Values[def.Name] = in[def.Name]
+		}
+	}
+	if path := in[inPolicyFile]; path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			// Without the file the rule inputs cannot be checked against
+			// it: report the file alone.
+			return nil, fmt.Errorf("%s: cannot read %q: %w; give the path of a YAML file in the repository (relative to the workspace)", inPolicyFile, path, unwrapPathError(err))
+		}
+		pin.PolicyFile = b
+	}
+	p, err := policy.Parse(pin)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errors.New("policy: the inputs gave no policy")
+	}
+	return p, nil
+}
+
+// parseHTTPURL accepts an absolute http or https URL.
+func parseHTTPURL(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL (e.g. https://ghcr.io)", v)
+	}
+	return u, nil
+}
+
+// defaultRegistryURL is https://ghcr.io for github.com and
+// https://containers.HOST for a GitHub Enterprise Server whose API is at
+// https://HOST/api/v3.
+func defaultRegistryURL(api *url.URL) string {
+	host := api.Hostname()
+	if host == "api.github.com" || host == "github.com" {
+		return "https://ghcr.io"
+	}
+	return "https://containers." + host
+}
+
+// parseBool accepts true and false, nothing else: a typo must not pick a
+// side silently.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean; use true or false", v)
+}
+
+// readPlanFile reads and decodes a plan file written by an earlier run.
+func readPlanFile(path string) (*policy.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %q: %w; download the plan artifact of the run to undo and give its path", path, unwrapPathError(err))
+	}
+	// The policy of the earlier run is not needed to restore it: decode
+	// everything else, so that a plan stays readable whatever its policy.
+	var f struct {
+		Packages  []policy.PackagePlan `json:"packages"`
+		Policy    json.RawMessage      `json:"policy"`
+		StartedAt time.Time            `json:"started_at"`
+		DryRun    bool                 `json:"dry_run"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%q is not a plan file: %w", path, err)
+	}
+	if f.Packages == nil {
+		return nil, fmt.Errorf("%q is not a plan file: it has no \"packages\" list", path)
+	}
+	if f.DryRun {
+		return nil, fmt.Errorf("%q is the plan of a dry run, which deleted nothing; give the plan of a real run", path)
+	}
+	return &policy.Plan{Packages: f.Packages, StartedAt: f.StartedAt, DryRun: f.DryRun}, nil
+}
+
+// unwrapPathError drops the operation and path from an *os.PathError, which
+// the caller's message already names.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

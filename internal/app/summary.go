@@ -1,0 +1,160 @@
+package app
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// summaryLimits cap the step summary well under GitHub's 1 MiB per step.
+type summaryLimits struct {
+	// RowsPerPackage is the most version rows shown for one package.
+	RowsPerPackage int
+	// Bytes is the size the summary stays under; past it, packages are
+	// listed by their counts only, then only counted.
+	Bytes int
+}
+
+// defaultSummaryLimits leave half of GitHub's 1 MiB per-step limit unused.
+var defaultSummaryLimits = summaryLimits{RowsPerPackage: 200, Bytes: 512 << 10}
+
+// renderSummary renders the step summary of a run (Markdown): totals first,
+// then a table per package. planPath, when known, is named in the notes
+// about what was left out.
+func renderSummary(p *policy.Plan, planPath string, lim summaryLimits) string {
+	var b strings.Builder
+	t := countTotals(p)
+	restore := t.Restored+t.RestoreSkipped > 0
+
+	switch {
+	case restore:
+		b.WriteString("## Package retention: restore\n\n")
+	case p.DryRun:
+		b.WriteString("## Package retention (dry run)\n\nNothing was deleted: the counts say what a real run would do.\n\n")
+	default:
+		b.WriteString("## Package retention\n\n")
+	}
+	if restore {
+		b.WriteString("| restored | skipped | failed |\n|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| %s | %s | %s |\n\n", thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed))
+	} else {
+		deleted := "deleted"
+		if p.DryRun {
+			deleted = "to delete"
+		}
+		fmt.Fprintf(&b, "| %s | kept | protected | failed | deferred |\n|---:|---:|---:|---:|---:|\n", deleted)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n\n", thousands(t.Deleted), thousands(t.Kept), thousands(t.Protected), thousands(t.Failed), thousands(t.Deferred))
+	}
+	if len(p.Packages) == 0 {
+		b.WriteString("No package matched the policy.\n")
+		return b.String()
+	}
+
+	seeFile := "see the plan file"
+	if planPath != "" {
+		seeFile = "see the plan file (`plan` output)"
+	}
+	basis := ageBasis(p)
+	for i, pkg := range p.Packages {
+		section := renderPackageSection(pkg, p, basis, lim.RowsPerPackage, seeFile)
+		if b.Len()+len(section) > lim.Bytes {
+			short := fmt.Sprintf("### %s\n\n%s. Table left out to keep the summary small: %s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg), seeFile)
+			if b.Len()+len(short) > lim.Bytes {
+				fmt.Fprintf(&b, "… and %s more: %s.\n", plural(len(p.Packages)-i, "package"), seeFile)
+				break
+			}
+			section = short
+		}
+		b.WriteString(section)
+	}
+	return b.String()
+}
+
+// renderPackageSection renders one package: title, counts, error, table.
+func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, basis policy.AgeBasis, maxRows int, seeFile string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg))
+	if packageFailed(pkg) {
+		msg := pkg.Error
+		if msg == "" {
+			msg = "the listing is incomplete"
+		}
+		fmt.Fprintf(&b, "**Failed**: %s. Nothing in this package was deleted.\n\n", cell(msg))
+	}
+	if len(pkg.Versions) == 0 {
+		return b.String()
+	}
+	shown := pickRows(pkg.Versions, maxRows)
+	b.WriteString("| version | tags | age | decision | reason | result |\n|---|---|---|---|---|---|\n")
+	for i, v := range pkg.Versions {
+		if !shown[i] {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
+			cell(versionLabel(v)), cell(tagsLabel(v)), ageLabel(v, basis, p.StartedAt),
+			cell(string(v.Decision)), cell(short(v.Reason)), cell(resultLabel(v)))
+	}
+	if left := len(pkg.Versions) - len(shown); left > 0 {
+		fmt.Fprintf(&b, "\n… and %s more %s: %s.\n", thousands(left), pluralNoun(left, "version"), seeFile)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// pickRows chooses which versions a capped table shows: all of them when
+// they fit, else failures first, then deletions, protected and deferred
+// versions, then kept ones, each newest first. The table keeps plan order.
+func pickRows(vs []policy.VersionPlan, maxRows int) map[int]bool {
+	shown := make(map[int]bool, min(len(vs), maxRows))
+	if len(vs) <= maxRows {
+		for i := range vs {
+			shown[i] = true
+		}
+		return shown
+	}
+	rank := func(v policy.VersionPlan) int {
+		switch {
+		case strings.HasPrefix(v.Result, policy.ResultFailedPrefix):
+			return 0
+		case v.Decision == policy.Delete, v.Decision == policy.Protected, v.Result == policy.ResultDeferred:
+			return 1
+		default:
+			return 2
+		}
+	}
+	idx := make([]int, len(vs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return rank(vs[idx[a]]) < rank(vs[idx[b]]) })
+	for _, i := range idx[:maxRows] {
+		shown[i] = true
+	}
+	return shown
+}
+
+// pluralNoun is noun or noun+"s".
+func pluralNoun(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
+// cellEscaper makes a string safe inside a Markdown table cell: pipes and
+// backticks escaped, HTML brackets neutralised, line breaks flattened.
+var cellEscaper = strings.NewReplacer(
+	`\`, `\\`,
+	"|", `\|`,
+	"`", "\\`",
+	"<", "&lt;",
+	">", "&gt;",
+	"\r\n", " ",
+	"\n", " ",
+	"\r", " ",
+)
+
+// cell escapes a Markdown table cell.
+func cell(s string) string { return cellEscaper.Replace(s) }

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// writeTable prints the plan for a terminal: per package a table of every
+// version (version, tags, age, decision, reason, result), then the totals.
+func writeTable(w io.Writer, p *policy.Plan) error {
+	bw := &errWriter{w: w}
+	basis := ageBasis(p)
+	if len(p.Packages) == 0 {
+		fmt.Fprintln(bw, "No package matched the policy.")
+	}
+	for _, pkg := range p.Packages {
+		fmt.Fprintf(bw, "%s: %s\n", packageTitle(pkg), decisionCounts(pkg))
+		if packageFailed(pkg) {
+			msg := pkg.Error
+			if msg == "" {
+				msg = "the listing is incomplete"
+			}
+			fmt.Fprintf(bw, "  FAILED: %s; nothing in this package was deleted\n", oneLine(msg))
+		}
+		if len(pkg.Versions) > 0 {
+			tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  VERSION\tTAGS\tAGE\tDECISION\tREASON\tRESULT")
+			for _, v := range pkg.Versions {
+				tags := tagsLabel(v)
+				if tags == "" {
+					tags = "-"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n",
+					oneLine(versionLabel(v)), oneLine(tags), ageLabel(v, basis, p.StartedAt),
+					v.Decision, oneLine(short(v.Reason)), oneLine(resultLabel(v)))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(bw)
+	}
+	fmt.Fprintln(bw, totalsLine(p))
+	return bw.err
+}
+
+// totalsLine is the one-line totals of a run, for logs and terminals.
+func totalsLine(p *policy.Plan) string {
+	t := countTotals(p)
+	if t.Restored+t.RestoreSkipped > 0 {
+		return fmt.Sprintf("Restore: %s restored, %s skipped, %s failed.", thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed))
+	}
+	deleted := "deleted"
+	prefix := "Totals"
+	if p.DryRun {
+		deleted = "to delete"
+		prefix = "Totals (dry run, nothing deleted)"
+	}
+	return fmt.Sprintf("%s: %s %s, %s kept, %s protected, %s failed, %s deferred.", prefix,
+		thousands(t.Deleted), deleted, thousands(t.Kept), thousands(t.Protected), thousands(t.Failed), thousands(t.Deferred))
+}
+
+// oneLine flattens line breaks and tabs, which would break the table.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
+}
+
+// errWriter remembers the first write error so that a run of Fprintf
+// calls can be checked once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
