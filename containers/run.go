@@ -1,0 +1,44 @@
+package containers
+
+import (
+	"context"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// RunReader adapts a Reader to what a cleanup run asks of the registry
+// (cleanup.Containers): Structure logs its Stats instead of returning them,
+// Verify returns its problems as lines.
+type RunReader struct {
+	r    *Reader
+	logf func(format string, args ...any)
+}
+
+// ForRun returns r as a cleanup run uses it; logf (nil: discard) receives
+// one line per package with what was read.
+func (r *Reader) ForRun(logf func(format string, args ...any)) RunReader {
+	return RunReader{r: r, logf: logf}
+}
+
+// Structure is Reader.Structure with its Stats logged.
+func (a RunReader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, error) {
+	st, stats, err := a.r.Structure(ctx, owner, pkgName, versions)
+	if a.logf != nil && err == nil {
+		a.logf("image structure of %s: %d of %d versions read (%d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
+			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
+	}
+	return st, err
+}
+
+// Verify is Reader.Verify with each problem as one line.
+func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error) {
+	problems, err := a.r.Verify(ctx, owner, pkgName, keptTags, keptIndexes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(problems))
+	for i, p := range problems {
+		out[i] = p.String()
+	}
+	return out, nil
+}

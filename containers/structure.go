@@ -1,0 +1,273 @@
+package containers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// Stats says what one Structure call cost and found.
+type Stats struct {
+	// Versions is the number of versions given.
+	Versions int
+	// ManifestsRead is the number of manifests fetched (GET by digest);
+	// each may count as a download of its version on ghcr.io.
+	ManifestsRead int
+	// Bytes is the size of the manifests read.
+	Bytes int64
+	// Failures is the number of manifests that could not be read after
+	// retries (the versions in Structure.Unreadable).
+	Failures int
+	// Retries is the number of requests sent again after a 5xx, a 429 or
+	// a network error.
+	Retries int
+	// Requests is the number of HTTP requests sent, authentication and
+	// retries included.
+	Requests int
+	// ByTag is the number of versions tied to the image they are attached
+	// to by a sha256-<hex> tag alone, without a read.
+	ByTag int
+	// NotRead is the number of versions not read because they have no tag
+	// of their own.
+	NotRead int
+}
+
+// Structure reads which versions of the container package pkgName of owner
+// belong to which, and returns it for the planner: Parents maps a version
+// ID to the IDs of the versions that reference it. It reads only what
+// decides a version's parents:
+//
+//   - An attachment tag names its subject, so it needs no read. A version
+//     tagged sha256-<hex>.sig, .att or .sbom (cosign's signature,
+//     attestation, SBOM) is a child of the version named sha256:<hex>; so
+//     is a referrers fallback index tagged sha256-<hex>. When no version
+//     has that name, the attachment is an orphan and stays a root.
+//   - A referrers fallback index is read to find the referrers it lists
+//     (OCI 1.1 artifacts such as build-provenance attestations), which
+//     become its children.
+//   - A version with a tag of its own is read by digest. An image index
+//     makes each version it lists (platform manifests, buildx attestation
+//     manifests) its child; a manifest with a subject is a child of it.
+//   - A version with no tag of its own is never read. Whatever references
+//     it is tagged (an index, a fallback index), and those are read. An
+//     untagged index is a superseded build: its children are untagged
+//     too, no tagged index lists them, and they go with it under any
+//     policy that deletes untagged versions; if a tagged index also lists
+//     one of them, reading that index protects it.
+//
+// Reads run concurrently (Options.Concurrency), each retried on 5xx, 429
+// and network errors. A manifest still unreadable after that is reported
+// in Unreadable with the reason, not as an error: the planner keeps what
+// depends on it. An error is returned only when nothing can be read: the
+// registry URL or the authentication is wrong, or the repository does not
+// exist, so the whole package must be treated as unreadable.
+func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, Stats, error) {
+	st := &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}}
+	stats := Stats{Versions: len(versions)}
+	byDigest := make(map[string]int64, len(versions))
+	for i := range versions {
+		if _, dup := byDigest[versions[i].Name]; !dup {
+			byDigest[versions[i].Name] = versions[i].ID
+		}
+	}
+	link := func(child, parent int64) {
+		if child == parent {
+			return
+		}
+		for _, p := range st.Parents[child] {
+			if p == parent {
+				return
+			}
+		}
+		st.Parents[child] = append(st.Parents[child], parent)
+	}
+
+	var toRead []int // indexes into versions
+	for i := range versions {
+		v := &versions[i]
+		own, attached, fallback := false, false, false
+		for _, t := range v.Tags {
+			subject, ok := policy.IsAttachmentTag(t)
+			if !ok {
+				own = true
+				continue
+			}
+			attached = true
+			if len(t) == len("sha256-")+64 {
+				fallback = true
+			}
+			if pid, ok := byDigest[subject]; ok {
+				link(v.ID, pid)
+			}
+		}
+		switch {
+		case own || fallback:
+			toRead = append(toRead, i)
+		case attached:
+			stats.ByTag++
+		default:
+			stats.NotRead++
+		}
+	}
+
+	c := &call{r: r}
+	defer func() {
+		stats.Requests = int(c.requests.Load())
+		stats.Retries = int(c.retries.Load())
+	}()
+	if len(toRead) == 0 {
+		return st, stats, nil
+	}
+	s, err := r.session(ctx, c, owner, pkgName)
+	if err != nil {
+		return nil, stats, err
+	}
+
+	results := make([]readResult, len(toRead))
+	err = r.each(ctx, len(toRead), func(ctx context.Context, j int) error {
+		res, err := s.read(ctx, c, versions[toRead[j]].Name)
+		results[j] = res
+		return err
+	})
+	if err != nil {
+		return nil, stats, fmt.Errorf("read manifests of %s: %w", s.repo, err)
+	}
+
+	for j, i := range toRead {
+		v, res := &versions[i], &results[j]
+		if res.unreadable != "" {
+			st.Unreadable[v.ID] = res.unreadable
+			stats.Failures++
+			r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, res.unreadable)
+			continue
+		}
+		stats.ManifestsRead++
+		stats.Bytes += res.size
+		for _, d := range res.children {
+			if cid, ok := byDigest[d]; ok {
+				link(cid, v.ID)
+			}
+		}
+		if res.subject != "" {
+			if pid, ok := byDigest[res.subject]; ok {
+				link(v.ID, pid)
+			}
+		}
+	}
+	for id, ps := range st.Parents {
+		sort.Slice(ps, func(a, b int) bool { return ps[a] < ps[b] })
+		st.Parents[id] = ps
+	}
+	return st, stats, nil
+}
+
+// readResult is what one manifest says about structure.
+type readResult struct {
+	size       int64
+	children   []string // an index's manifests
+	subject    string   // an OCI 1.1 subject
+	unreadable string   // why it could not be read
+	missing    bool     // the registry answered 404
+}
+
+// read fetches the manifest digest and parses it with go-containerregistry.
+// Failures of this manifest alone land in unreadable; the error is for
+// failures of the whole repository (authentication, no such repository).
+func (s *session) read(ctx context.Context, c *call, digest string) (readResult, error) {
+	ref, err := name.NewDigest(s.repo.Name()+"@"+digest, name.StrictValidation)
+	if err != nil {
+		return readResult{unreadable: fmt.Sprintf("version name %q is not a manifest digest", digest)}, nil
+	}
+	ref.Repository = s.repo // keep the registry's Insecure flag
+	var desc *readDesc
+	err = c.retry(ctx, "read manifest "+digest+" of "+s.repo.RepositoryStr(), func(ctx context.Context) error {
+		d, err := s.puller.Get(ctx, ref)
+		if err != nil {
+			return err
+		}
+		desc = &readDesc{mediaType: d.MediaType, raw: d.Manifest}
+		return nil
+	})
+	if err != nil {
+		switch classify(err) {
+		case failAuth, failNoRepo:
+			return readResult{}, fmt.Errorf("manifest %s: %w%s", digest, err, authHint(err))
+		}
+		if ctx.Err() != nil {
+			return readResult{}, ctx.Err()
+		}
+		return readResult{unreadable: err.Error(), missing: classify(err) == failNotFound}, nil
+	}
+	res, err := parse(desc.mediaType, desc.raw)
+	if err != nil {
+		return readResult{unreadable: fmt.Sprintf("parse manifest: %v", err)}, nil
+	}
+	s.remember(digest, res.children)
+	return res, nil
+}
+
+type readDesc struct {
+	mediaType types.MediaType
+	raw       []byte
+}
+
+// parse reads the children or the subject of a manifest. The media type is
+// the response's Content-Type, or when that is not a manifest type, the
+// manifest's own mediaType field.
+func parse(mt types.MediaType, raw []byte) (readResult, error) {
+	res := readResult{size: int64(len(raw))}
+	if !mt.IsIndex() && !mt.IsImage() {
+		if im, err := v1.ParseIndexManifest(bytes.NewReader(raw)); err == nil && im.MediaType != "" {
+			mt = im.MediaType
+		}
+	}
+	switch {
+	case mt.IsIndex():
+		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			return res, err
+		}
+		res.children = make([]string, 0, len(im.Manifests))
+		for _, d := range im.Manifests {
+			res.children = append(res.children, d.Digest.String())
+		}
+		if im.Subject != nil {
+			res.subject = im.Subject.Digest.String()
+		}
+	case mt.IsImage():
+		m, err := v1.ParseManifest(bytes.NewReader(raw))
+		if err != nil {
+			return res, err
+		}
+		if m.Subject != nil {
+			res.subject = m.Subject.Digest.String()
+		}
+	case mt.IsSchema1():
+		// Docker schema 1 has neither children nor subject.
+	default:
+		return res, fmt.Errorf("unknown manifest media type %q", mt)
+	}
+	return res, nil
+}
+
+// remember keeps the children of a manifest read (none for an image), so
+// Verify does not read it again.
+func (s *session) remember(digest string, children []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.children[digest] = children
+}
+
+func (s *session) known(digest string) ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.children[digest]
+	return c, ok
+}

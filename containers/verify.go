@@ -1,0 +1,246 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/errgroup"
+)
+
+// Problem is something the post-run check found broken.
+type Problem struct {
+	// Tag is the kept tag concerned, if any.
+	Tag string
+	// Digest is the manifest concerned: a kept manifest, or a child of a
+	// kept index.
+	Digest string
+	// Index is, for a missing child, the kept index that lists it.
+	Index string
+	// Reason says what is wrong.
+	Reason string
+}
+
+// String describes the problem in one line.
+func (p Problem) String() string {
+	switch {
+	case p.Tag != "":
+		return fmt.Sprintf("tag %s: %s", p.Tag, p.Reason)
+	case p.Index != "":
+		return fmt.Sprintf("manifest %s listed by kept index %s: %s", p.Digest, p.Index, p.Reason)
+	default:
+		return fmt.Sprintf("manifest %s: %s", p.Digest, p.Reason)
+	}
+}
+
+// Reasons of problems.
+const (
+	ReasonTagGone      = "tag no longer resolves"
+	ReasonManifestGone = "kept manifest no longer exists"
+	ReasonChildGone    = "missing: the image no longer pulls"
+)
+
+// Verify is the post-run check of a container package: every tag in
+// keptTags still resolves (HEAD by tag), and every manifest listed by the
+// kept manifests keptIndexes (digests; images are accepted and have
+// nothing to check) still exists (HEAD by digest). The children of a kept
+// index come from the read Structure made in this process, or from one GET
+// of it. A kept manifest is checked by HEAD only when no kept tag resolved
+// to it. Every request is retried like Structure's; a check that still
+// fails is a Problem, as is anything missing. The error is for a registry
+// that cannot be read at all (authentication, no such repository).
+func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]Problem, error) {
+	if len(keptTags) == 0 && len(keptIndexes) == 0 {
+		return nil, nil
+	}
+	c := &call{r: r}
+	s, err := r.session(ctx, c, owner, pkgName)
+	if err != nil {
+		return nil, err
+	}
+	tags := dedupe(keptTags)
+	indexes := dedupe(keptIndexes)
+
+	// Phase 1: the tags, and the kept manifests whose children are unknown.
+	var unknown []string
+	for _, d := range indexes {
+		if _, ok := s.known(d); !ok {
+			unknown = append(unknown, d)
+		}
+	}
+	tagDigest := make([]string, len(tags))
+	tagProblem := make([]string, len(tags))
+	readProblem := make([]string, len(unknown))
+	readMissing := make([]bool, len(unknown))
+	err = r.each(ctx, len(tags)+len(unknown), func(ctx context.Context, i int) error {
+		if i < len(tags) {
+			d, problem, err := s.head(ctx, c, s.repo.Tag(tags[i]))
+			tagDigest[i], tagProblem[i] = d, problem
+			return err
+		}
+		i -= len(tags)
+		res, err := s.read(ctx, c, unknown[i])
+		if err != nil {
+			return err
+		}
+		readProblem[i], readMissing[i] = res.unreadable, res.missing
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
+	}
+	var problems []Problem
+	confirmed := map[string]bool{}
+	for i, t := range tags {
+		if tagProblem[i] != "" {
+			problems = append(problems, Problem{Tag: t, Reason: tagProblem[i]})
+			continue
+		}
+		confirmed[tagDigest[i]] = true
+	}
+	failed := map[string]bool{}
+	for i, d := range unknown {
+		if readProblem[i] == "" {
+			confirmed[d] = true
+			continue
+		}
+		failed[d] = true
+		reason := "could not check: " + readProblem[i]
+		if readMissing[i] {
+			reason = ReasonManifestGone
+		}
+		problems = append(problems, Problem{Digest: d, Reason: reason})
+	}
+
+	// Phase 2: HEAD every child of a kept index, and each kept manifest no
+	// tag or read confirmed.
+	var heads []string
+	listedBy := map[string][]string{}
+	seen := map[string]bool{}
+	for _, d := range indexes {
+		if failed[d] {
+			continue
+		}
+		if !confirmed[d] && !seen[d] {
+			seen[d] = true
+			heads = append(heads, d)
+		}
+		children, _ := s.known(d)
+		for _, child := range children {
+			listedBy[child] = append(listedBy[child], d)
+			if !seen[child] {
+				seen[child] = true
+				heads = append(heads, child)
+			}
+		}
+	}
+	headProblem := make([]string, len(heads))
+	err = r.each(ctx, len(heads), func(ctx context.Context, i int) error {
+		ref, perr := name.NewDigest(s.repo.Name()+"@"+heads[i], name.StrictValidation)
+		if perr != nil {
+			headProblem[i] = "not a manifest digest"
+			return nil
+		}
+		ref.Repository = s.repo
+		_, problem, err := s.head(ctx, c, ref)
+		headProblem[i] = problem
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
+	}
+	kept := map[string]bool{}
+	for _, d := range indexes {
+		kept[d] = true
+	}
+	for i, d := range heads {
+		if headProblem[i] == "" {
+			continue
+		}
+		if kept[d] {
+			reason := headProblem[i]
+			if reason == ReasonTagGone {
+				reason = ReasonManifestGone
+			}
+			problems = append(problems, Problem{Digest: d, Reason: reason})
+		}
+		for _, idx := range listedBy[d] {
+			reason := headProblem[i]
+			if reason == ReasonTagGone {
+				reason = ReasonChildGone
+			}
+			problems = append(problems, Problem{Digest: d, Index: idx, Reason: reason})
+		}
+	}
+	sort.Slice(problems, func(a, b int) bool {
+		pa, pb := problems[a], problems[b]
+		if pa.Tag != pb.Tag {
+			return pa.Tag < pb.Tag
+		}
+		if pa.Index != pb.Index {
+			return pa.Index < pb.Index
+		}
+		return pa.Digest < pb.Digest
+	})
+	return problems, nil
+}
+
+// head checks that ref exists. It returns the digest it resolves to, or
+// the problem: ReasonTagGone for a 404 (callers rename it), "could not
+// check: …" for other failures. The error is for repository-wide failures.
+func (s *session) head(ctx context.Context, c *call, ref name.Reference) (digest, problem string, err error) {
+	err = c.retry(ctx, "check "+ref.String(), func(ctx context.Context) error {
+		d, err := s.puller.Head(ctx, ref)
+		if err != nil {
+			return err
+		}
+		digest = d.Digest.String()
+		return nil
+	})
+	if err == nil {
+		return digest, "", nil
+	}
+	if ctx.Err() != nil {
+		return "", "", ctx.Err()
+	}
+	switch classify(err) {
+	case failAuth:
+		return "", "", fmt.Errorf("%s: %w%s", ref, err, authHint(err))
+	case failNotFound, failNoRepo:
+		return "", ReasonTagGone, nil
+	}
+	return "", "could not check: " + err.Error(), nil
+}
+
+// each runs f for 0..n-1, Concurrency at a time, and returns the first
+// error (which stops the rest).
+func (r *Reader) each(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for i := range n {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return f(gctx, i) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+func dedupe(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
