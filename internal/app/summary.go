@@ -62,7 +62,8 @@ func renderSummary(p *policy.Plan, planPath string, lim summaryLimits) string {
 		if b.Len()+len(section) > lim.Bytes {
 			short := fmt.Sprintf("### %s\n\n%s. Table left out to keep the summary small: %s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg), seeFile)
 			if b.Len()+len(short) > lim.Bytes {
-				fmt.Fprintf(&b, "… and %s more: %s.\n", plural(len(p.Packages)-i, "package"), seeFile)
+				left := len(p.Packages) - i
+				fmt.Fprintf(&b, "… and %s more %s: %s.\n", thousands(left), pluralNoun(left, "package"), seeFile)
 				break
 			}
 			section = short

@@ -1,0 +1,216 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/app")
+
+// golden compares got with the golden file testdata/app/name, or rewrites
+// it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "app", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/app -run %s -update to create it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (go test ./internal/app -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// digest makes a sha256 digest from a seed.
+func digest(seed string) string {
+	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(seed)))
+}
+
+// samplePlan is a real run's plan over a container package with a
+// multi-arch index, its platform manifests and a signature, an npm package
+// and a package whose listing failed.
+func samplePlan() *policy.Plan {
+	start := time.Date(2026, 11, 20, 3, 17, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return start.Add(-d) }
+	day := 24 * time.Hour
+	idx := digest("index-v2")
+	old := digest("index-v1")
+	return &policy.Plan{
+		StartedAt: start,
+		Policy:    &policy.Policy{Rules: []policy.Rule{{AgeBasis: policy.Updated}}},
+		Packages: []policy.PackagePlan{
+			{
+				Owner: "acme", Type: policy.Container, Name: "app", Visibility: "public", Complete: true,
+				Versions: []policy.VersionPlan{
+					{ID: 9, Name: idx, Tags: []string{"v2.0.0", "latest"}, CreatedAt: ago(2 * day), UpdatedAt: ago(2 * day), Decision: policy.Keep, Reason: policy.ReasonKeepLatest},
+					{ID: 8, Name: digest("amd64-v2"), CreatedAt: ago(2 * day), UpdatedAt: ago(2 * day), Decision: policy.Keep, Reason: "child-of:" + idx, Parents: []string{idx}},
+					{ID: 7, Name: digest("sig-v2"), Tags: []string{"sha256-" + strings.TrimPrefix(idx, "sha256:") + ".sig"}, CreatedAt: ago(2 * day), UpdatedAt: ago(2 * day), Decision: policy.Keep, Reason: "child-of:" + idx, Parents: []string{idx}},
+					{ID: 6, Name: old, Tags: []string{"pr-12|x"}, CreatedAt: ago(40 * day), UpdatedAt: ago(40 * day), Decision: policy.Delete, Reason: policy.ReasonSelected, Result: policy.ResultDeleted},
+					{ID: 5, Name: digest("amd64-v1"), CreatedAt: ago(40 * day), UpdatedAt: ago(40 * day), Decision: policy.Delete, Reason: "child-of:" + old, Parents: []string{old}, Result: policy.ResultAlreadyGone},
+					{ID: 4, Name: digest("big"), Tags: []string{"v1.0.0"}, CreatedAt: ago(90 * day), UpdatedAt: ago(90 * day), Decision: policy.Delete, Reason: policy.ReasonSelected, Result: policy.ResultProtected},
+					{ID: 3, Name: digest("leftover"), CreatedAt: ago(3 * time.Hour), UpdatedAt: ago(3 * time.Hour), Decision: policy.Keep, Reason: policy.ReasonYoungerThan},
+					{ID: 2, Name: digest("oldest"), CreatedAt: ago(120 * day), UpdatedAt: ago(120 * day), Decision: policy.Delete, Reason: policy.ReasonSelected, Result: "failed:500 `Internal` <error>\nretried 3 times"},
+				},
+			},
+			{
+				Owner: "acme", Type: policy.Npm, Name: "widgets", Visibility: "private", Complete: true,
+				Versions: []policy.VersionPlan{
+					{ID: 22, Name: "2.1.0", CreatedAt: ago(5 * day), UpdatedAt: ago(5 * day), Decision: policy.Keep, Reason: "keep-semver:>=2.0.0"},
+					{ID: 21, Name: "2.1.0-rc.1", CreatedAt: ago(35 * day), UpdatedAt: ago(35 * day), Decision: policy.Delete, Reason: policy.ReasonMaxDeletions, Result: policy.ResultDeferred},
+					{ID: 20, Name: "1.0.0", CreatedAt: ago(400 * day), UpdatedAt: ago(400 * day), Decision: policy.Protected, Reason: policy.ReasonLastVersion},
+				},
+			},
+			{
+				Owner: "acme", Type: policy.Container, Name: "broken", Complete: false,
+				Error: "list versions: 502 Bad Gateway after 5 tries", Versions: []policy.VersionPlan{},
+			},
+		},
+	}
+}
+
+func TestSummaryGolden(t *testing.T) {
+	p := samplePlan()
+	golden(t, "summary.md", renderSummary(p, "/tmp/plan.json", defaultSummaryLimits))
+
+	dry := samplePlan()
+	dry.DryRun = true
+	for i := range dry.Packages {
+		for j := range dry.Packages[i].Versions {
+			dry.Packages[i].Versions[j].Result = ""
+		}
+	}
+	golden(t, "summary-dry-run.md", renderSummary(dry, "/tmp/plan.json", defaultSummaryLimits))
+}
+
+func TestTableGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeTable(&buf, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table.txt", buf.String())
+}
+
+// bigPlan has packages packages of n versions each, the oldest half
+// planned for deletion.
+func bigPlan(packages, n int) *policy.Plan {
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	p := &policy.Plan{StartedAt: start}
+	for k := 0; k < packages; k++ {
+		pkg := policy.PackagePlan{Owner: "acme", Type: policy.Container, Name: fmt.Sprintf("app-%03d", k), Complete: true}
+		for i := 0; i < n; i++ {
+			v := policy.VersionPlan{
+				ID: int64(n - i), Name: digest(fmt.Sprintf("%d-%d", k, i)), Tags: []string{fmt.Sprintf("build-%d", n-i)},
+				UpdatedAt: start.Add(-time.Duration(i) * time.Hour), Decision: policy.Keep, Reason: policy.ReasonKeepLatest,
+			}
+			if i >= n/2 {
+				v.Decision, v.Reason, v.Result = policy.Delete, policy.ReasonSelected, policy.ResultDeleted
+			}
+			pkg.Versions = append(pkg.Versions, v)
+		}
+		p.Packages = append(p.Packages, pkg)
+	}
+	return p
+}
+
+func TestSummaryCapped(t *testing.T) {
+	t.Run("rows per package", func(t *testing.T) {
+		p := bigPlan(1, 10)
+		p.Packages[0].Versions[1].Result = "failed:boom" // a kept row that failed is still shown first
+		s := renderSummary(p, "", summaryLimits{RowsPerPackage: 4, Bytes: 1 << 20})
+		golden(t, "summary-capped.md", s)
+		if got := strings.Count(s, "\n| sha256:"); got != 4 {
+			t.Errorf("%d version rows, want 4", got)
+		}
+		if !strings.Contains(s, "… and 6 more versions: see the plan file.") {
+			t.Errorf("no note of the 6 versions left out:\n%s", s)
+		}
+	})
+	t.Run("byte budget", func(t *testing.T) {
+		// 200 packages of 1,000 versions: far more than 1 MiB uncapped.
+		p := bigPlan(200, 1000)
+		s := renderSummary(p, "/tmp/plan.json", defaultSummaryLimits)
+		if len(s) > defaultSummaryLimits.Bytes {
+			t.Errorf("summary is %d bytes, over the %d budget", len(s), defaultSummaryLimits.Bytes)
+		}
+		if len(s) < defaultSummaryLimits.Bytes/2 {
+			t.Errorf("summary is %d bytes: the budget is not used", len(s))
+		}
+		if !strings.Contains(s, "| 100,000 | 100,000 | 0 | 0 | 0 |") {
+			t.Errorf("totals missing or wrong: %.300s", s)
+		}
+		if !strings.Contains(s, "Table left out to keep the summary small") {
+			t.Errorf("no package is reduced to its counts")
+		}
+		if !strings.Contains(s, "more packages: see the plan file (`plan` output).") {
+			t.Errorf("no note of the packages left out: ...%s", s[len(s)-300:])
+		}
+	})
+}
+
+func TestCellEscapes(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"pipe", "a|b", `a\|b`},
+		{"backtick", "a`b", "a\\`b"},
+		{"html", "<b>", "&lt;b&gt;"},
+		{"newline", "a\nb\r\nc", "a b c"},
+		{"backslash", `a\|`, `a\\\|`},
+		{"plain", "v1.2.3", "v1.2.3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := cell(tc.in); got != tc.want {
+				t.Errorf("cell(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAgeLabel(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		age  time.Duration
+		want string
+	}{
+		{"minutes", 59 * time.Minute, "59m"},
+		{"hours", 47 * time.Hour, "47h"},
+		{"days", 49 * time.Hour, "2d"},
+		{"future", -time.Hour, "0m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := policy.VersionPlan{UpdatedAt: now.Add(-tc.age), CreatedAt: now}
+			if got := ageLabel(v, policy.Updated, now); got != tc.want {
+				t.Errorf("ageLabel(%v) = %q, want %q", tc.age, got, tc.want)
+			}
+		})
+	}
+	v := policy.VersionPlan{UpdatedAt: now, CreatedAt: now.Add(-72 * time.Hour)}
+	if got := ageLabel(v, policy.Created, now); got != "3d" {
+		t.Errorf("age by created_at = %q, want 3d", got)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1234: "-1,234"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
