@@ -178,6 +178,9 @@ type Transport struct {
 	// that a shared wait is slept once (which also keeps a fake clock
 	// exact).
 	sleeper chan struct{}
+
+	// gateHook, if set (tests), runs when a request finds the gate closed.
+	gateHook func()
 }
 
 // DefaultBaseTransport returns a clone of http.DefaultTransport tuned for
@@ -350,6 +353,9 @@ func (t *Transport) waitTurn(ctx context.Context, req *http.Request) error {
 		until, b := t.blockedUntil, t.budget
 		t.mu.Unlock()
 		if now.Before(until) {
+			if t.gateHook != nil {
+				t.gateHook()
+			}
 			if err := t.sleepGate(ctx); err != nil {
 				return err
 			}
@@ -407,7 +413,7 @@ func (t *Transport) record(h http.Header) {
 		return
 	}
 	limit := atoi(h.Get("X-Ratelimit-Limit"))
-	reset := time.Unix(resetSec, 0)
+	reset := time.Unix(resetSec, 0).UTC()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := &t.budget
@@ -449,7 +455,7 @@ func (t *Transport) classifyLimit(resp *http.Response, body []byte, prior int) l
 	if h.Get("X-Ratelimit-Remaining") == "0" && (!secondaryMsg || !hasRA) {
 		var reset time.Time
 		if s, err := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64); err == nil {
-			reset = time.Unix(s, 0)
+			reset = time.Unix(s, 0).UTC()
 		}
 		return limit{kind: primaryLimit, reset: reset}
 	}

@@ -1,0 +1,694 @@
+package cleanup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/policy"
+)
+
+func TestLookupOwner(t *testing.T) {
+	tests := []struct {
+		name         string
+		login        string
+		accountType  string // "" answers 404
+		want         Owner
+		wantErr      string
+		wantRequests int
+	}{
+		{name: "organisation", login: "acme", accountType: "Organization", want: Owner{Login: "acme", Kind: Organization}, wantRequests: 1},
+		{name: "user", login: "octocat", accountType: "User", want: Owner{Login: "octocat", Kind: User}, wantRequests: 1},
+		{name: "bot", login: "deploy-bot", accountType: "Bot", want: Owner{Login: "deploy-bot", Kind: User}, wantRequests: 1},
+		{name: "authenticated user", login: "@me", want: Owner{Login: "@me", Kind: AuthenticatedUser}, wantRequests: 0},
+		{name: "missing", login: "ghost", wantErr: `owner "ghost" not found (or the token cannot see it)`, wantRequests: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			if tt.login != "@me" {
+				s.handle("GET", "/users/"+tt.login, func(w http.ResponseWriter, r *http.Request) {
+					if tt.accountType == "" {
+						ghError(w, http.StatusNotFound, "Not Found")
+						return
+					}
+					ghJSON(w, map[string]any{"login": tt.login, "id": 1, "type": tt.accountType})
+				})
+			}
+			got, err := ghClient(t, s, nil).LookupOwner(context.Background(), tt.login)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if !errors.Is(err, ErrNotFound) {
+					t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
+				}
+			} else if err != nil {
+				t.Fatalf("LookupOwner: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("owner = %+v, want %+v", got, tt.want)
+			}
+			if n := s.count(); n != tt.wantRequests {
+				t.Errorf("requests = %d, want %d", n, tt.wantRequests)
+			}
+		})
+	}
+}
+
+// ghBarrier holds list pages (after page 1) until the server has `limit`
+// requests in flight at once, proving the client reaches its limit, then
+// holds them a little longer so that a client willing to send more would
+// be seen doing it (the server records the maximum in flight); then it
+// lets every page through. The timeout only keeps a broken client from
+// hanging the test; neither delay can fail a correct client.
+func ghBarrier(t *testing.T, s *ghServer, limit int) func(w http.ResponseWriter, r *http.Request, page int) bool {
+	t.Helper()
+	full := make(chan struct{})
+	var once sync.Once
+	return func(w http.ResponseWriter, r *http.Request, page int) bool {
+		if page == 1 {
+			return false
+		}
+		if s.inFlight.Load() >= int64(limit) {
+			once.Do(func() {
+				<-time.After(50 * time.Millisecond)
+				close(full)
+			})
+		}
+		select {
+		case <-full:
+		case <-time.After(10 * time.Second):
+			t.Errorf("page %d: never saw %d requests in flight (max %d)", page, limit, s.maxInFlight.Load())
+			once.Do(func() { close(full) })
+		}
+		return false
+	}
+}
+
+func TestListVersionsConcurrentPages(t *testing.T) {
+	const limit = 4
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	items := ghVersions(1050, 5000)
+	pager := &ghPager[ghVersion]{t: t, items: items, state: "active"}
+	pager.before = ghBarrier(t, s, limit)
+	s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
+	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
+
+	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+	got, err := g.ListVersions(context.Background(), pkg, "active")
+	if err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	if n := s.count(); n != 11 {
+		t.Errorf("requests = %d, want 11 pages", n)
+	}
+	for p := 1; p <= 11; p++ {
+		if n := pager.requestsFor(p); n != 1 {
+			t.Errorf("page %d requested %d times, want 1", p, n)
+		}
+	}
+	if m := s.maxInFlight.Load(); m != limit {
+		t.Errorf("max requests in flight = %d, want %d", m, limit)
+	}
+	ghCheckVersions(t, got, items)
+}
+
+// ghCheckVersions checks that got holds every item exactly once, converted.
+func ghCheckVersions(t *testing.T, got []policy.Version, items []ghVersion) {
+	t.Helper()
+	if len(got) != len(items) {
+		t.Errorf("got %d versions, want %d", len(got), len(items))
+	}
+	byID := make(map[int64]policy.Version, len(got))
+	for _, v := range got {
+		if _, dup := byID[v.ID]; dup {
+			t.Errorf("version %d listed twice", v.ID)
+		}
+		byID[v.ID] = v
+	}
+	for _, it := range items {
+		v, ok := byID[it.ID]
+		if !ok {
+			t.Errorf("version %d missing", it.ID)
+			continue
+		}
+		var tags []string
+		if it.Metadata.Container != nil {
+			tags = it.Metadata.Container.Tags
+		}
+		if v.Name != it.Name || !v.CreatedAt.Equal(it.CreatedAt) || !v.UpdatedAt.Equal(it.UpdatedAt) || strings.Join(v.Tags, ",") != strings.Join(tags, ",") {
+			t.Errorf("version %d = %+v, want name %s created %s updated %s tags %v", it.ID, v, it.Name, it.CreatedAt, it.UpdatedAt, tags)
+		}
+	}
+}
+
+func TestListVersionsNextOnly(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	items := ghVersions(250, 900)
+	pager := &ghPager[ghVersion]{t: t, items: items, noLast: true, state: "deleted"}
+	s.handle("GET", "/users/octocat/packages/container/app/versions", pager.ServeHTTP)
+	g := ghClient(t, s, nil)
+
+	pkg := Package{Owner: Owner{Login: "octocat", Kind: User}, Type: policy.Container, Name: "app"}
+	got, err := g.ListVersions(context.Background(), pkg, "deleted")
+	if err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	if n := s.count(); n != 3 {
+		t.Errorf("requests = %d, want 3", n)
+	}
+	if m := s.maxInFlight.Load(); m != 1 {
+		t.Errorf("max in flight = %d, want 1 (rel=next only: one page after the other)", m)
+	}
+	ghCheckVersions(t, got, items)
+}
+
+func TestListVersionsSinglePage(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	items := ghVersions(40, 40)
+	for i := range items {
+		items[i].Metadata = ghMetadata{PackageType: "npm"}
+	}
+	pager := &ghPager[ghVersion]{t: t, items: items}
+	s.handle("GET", "/orgs/acme/packages/npm/lib/versions", pager.ServeHTTP)
+	got, err := ghClient(t, s, nil).ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Npm, Name: "lib"}, "active")
+	if err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	if n := s.count(); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+	ghCheckVersions(t, got, items)
+	for _, v := range got {
+		if len(v.Tags) != 0 {
+			t.Errorf("npm version %d has tags %v", v.ID, v.Tags)
+		}
+	}
+}
+
+// A version pushed while listing shifts every version one place down: the
+// version at a page boundary is served twice and must be listed once.
+func TestListVersionsShiftedWhileListing(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	items := ghVersions(300, 1000)
+	shifted := append(ghVersions(1, 1001), items...)
+	pager := &ghPager[ghVersion]{t: t, items: items, noLast: true}
+	pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
+		if page == 2 {
+			pager.items = shifted // pages 2 and 3 see the new version on top
+		}
+		return false
+	}
+	s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
+	got, err := ghClient(t, s, nil).ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
+	if err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	// 301 items now: page 4 holds the last one.
+	if n := s.count(); n != 4 {
+		t.Errorf("requests = %d, want 4", n)
+	}
+	ghCheckVersions(t, got, items)
+}
+
+// The last page named on page 1 may itself announce a next page (versions
+// pushed while listing): it is fetched too.
+func TestListVersionsBeyondAnnouncedLast(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	items := ghVersions(350, 1000)
+	var mu sync.Mutex
+	s.handle("GET", "/orgs/acme/packages/container/app/versions", func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		mu.Lock()
+		defer mu.Unlock()
+		var links []string
+		if page < 4 {
+			links = append(links, fmt.Sprintf(`<%s/orgs/acme/packages/container/app/versions?page=%d&per_page=100>; rel="next"`, "http://"+r.Host, page+1))
+		}
+		if page == 1 {
+			links = append(links, fmt.Sprintf(`<%s/orgs/acme/packages/container/app/versions?page=3&per_page=100>; rel="last"`, "http://"+r.Host))
+		}
+		w.Header().Set("Link", strings.Join(links, ", "))
+		ghJSON(w, items[(page-1)*100:min(page*100, len(items))])
+	})
+	got, err := ghClient(t, s, nil).ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
+	if err != nil {
+		t.Fatalf("ListVersions: %v", err)
+	}
+	if n := s.count(); n != 4 {
+		t.Errorf("requests = %d, want 4", n)
+	}
+	ghCheckVersions(t, got, items)
+}
+
+func TestListVersionsPageFailsAfterRetries(t *testing.T) {
+	clk := clock.NewFake(ghEpoch)
+	s := newGHServer(t, clk)
+	pager := &ghPager[ghVersion]{t: t, items: ghVersions(1050, 5000)}
+	pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
+		if page == 5 {
+			ghError(w, http.StatusInternalServerError, "Server Error")
+			return true
+		}
+		return false
+	}
+	s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
+	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = 2 })
+	got, err := g.ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
+	if err == nil {
+		t.Fatalf("ListVersions succeeded with %d versions, want an error", len(got))
+	}
+	if got != nil {
+		t.Errorf("got %d versions with the error, want none", len(got))
+	}
+	for _, want := range []string{`list active versions of container "app": listing incomplete`, "page 5 of 11", "500 Server Error"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to contain %q", err, want)
+		}
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusInternalServerError {
+		t.Errorf("errors.As(*APIError) = %v, %+v", errors.As(err, &ae), ae)
+	}
+	if n := pager.requestsFor(5); n != 4 {
+		t.Errorf("page 5 requested %d times, want 4 (the default attempts)", n)
+	}
+	if clk.Slept() <= 0 {
+		t.Errorf("no backoff went through the clock")
+	}
+}
+
+// Several packages listed at once share the client's limit.
+func TestListVersionsShareTheLimit(t *testing.T) {
+	const limit = 3
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	barrier := ghBarrier(t, s, limit)
+	items := map[string][]ghVersion{}
+	for i, name := range []string{"a", "b", "c"} {
+		items[name] = ghVersions(520, int64(10000*(i+1)))
+		p := &ghPager[ghVersion]{t: t, items: items[name], before: barrier}
+		s.handle("GET", "/orgs/acme/packages/container/"+name+"/versions", p.ServeHTTP)
+	}
+	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
+	var wg sync.WaitGroup
+	for name, want := range items {
+		wg.Go(func() {
+			got, err := g.ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: name}, "active")
+			if err != nil {
+				t.Errorf("ListVersions(%s): %v", name, err)
+				return
+			}
+			ghCheckVersions(t, got, want)
+		})
+	}
+	wg.Wait()
+	if m := s.maxInFlight.Load(); m > limit {
+		t.Errorf("max in flight = %d, want at most %d", m, limit)
+	}
+	if n := s.count(); n != 18 {
+		t.Errorf("requests = %d, want 18 (3 packages × 6 pages)", n)
+	}
+}
+
+func TestListPackages(t *testing.T) {
+	type ghPackage struct {
+		ID           int64  `json:"id"`
+		Name         string `json:"name"`
+		PackageType  string `json:"package_type"`
+		Visibility   string `json:"visibility"`
+		VersionCount int    `json:"version_count"`
+	}
+	owners := []struct {
+		name  string
+		owner Owner
+		path  string
+	}{
+		{"organisation", Owner{Login: "acme", Kind: Organization}, "/orgs/acme/packages"},
+		{"user", Owner{Login: "octocat", Kind: User}, "/users/octocat/packages"},
+		{"authenticated user", Owner{Login: "@me", Kind: AuthenticatedUser}, "/user/packages"},
+	}
+	for _, tt := range owners {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			var pkgs []ghPackage
+			for i := range 150 {
+				pkgs = append(pkgs, ghPackage{ID: int64(i), Name: fmt.Sprintf("team/app-%03d", i), PackageType: "container", Visibility: "private", VersionCount: i})
+			}
+			pager := &ghPager[ghPackage]{t: t, items: pkgs}
+			s.handle("GET", tt.path, func(w http.ResponseWriter, r *http.Request) {
+				if got := r.URL.Query().Get("package_type"); got != "container" {
+					t.Errorf("package_type = %q, want container", got)
+				}
+				pager.ServeHTTP(w, r)
+			})
+			got, err := ghClient(t, s, nil).ListPackages(context.Background(), tt.owner, policy.Container)
+			if err != nil {
+				t.Fatalf("ListPackages: %v", err)
+			}
+			if n := s.count(); n != 2 {
+				t.Errorf("requests = %d, want 2", n)
+			}
+			if len(got) != 150 {
+				t.Fatalf("got %d packages, want 150", len(got))
+			}
+			want := Package{Owner: tt.owner, Type: policy.Container, Name: "team/app-007", Visibility: "private", VersionCount: 7}
+			if got[7] != want {
+				t.Errorf("package 7 = %+v, want %+v", got[7], want)
+			}
+		})
+	}
+}
+
+// Names with "/" are escaped exactly once on every endpoint of every
+// owner kind: the server routes on the escaped path, so an unescaped
+// ("team/app") or double-escaped ("team%252Fapp") name finds no handler
+// and fails the test.
+func TestEscapedPackageNames(t *testing.T) {
+	owners := []struct {
+		name  string
+		owner Owner
+		base  string
+	}{
+		{"organisation", Owner{Login: "acme", Kind: Organization}, "/orgs/acme/packages/container/team%2Fapp"},
+		{"user", Owner{Login: "octocat", Kind: User}, "/users/octocat/packages/container/team%2Fapp"},
+		{"authenticated user", Owner{Login: "@me", Kind: AuthenticatedUser}, "/user/packages/container/team%2Fapp"},
+	}
+	for _, tt := range owners {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			items := ghVersions(120, 500)
+			pager := &ghPager[ghVersion]{t: t, items: items}
+			s.handle("GET", tt.base+"/versions", pager.ServeHTTP)
+			s.handle("DELETE", tt.base+"/versions/42", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+			s.handle("POST", tt.base+"/versions/42/restore", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+			g := ghClient(t, s, nil)
+			pkg := Package{Owner: tt.owner, Type: policy.Container, Name: "team/app"}
+			got, err := g.ListVersions(context.Background(), pkg, "active")
+			if err != nil {
+				t.Fatalf("ListVersions: %v", err)
+			}
+			ghCheckVersions(t, got, items)
+			if err := g.DeleteVersion(context.Background(), pkg, 42); err != nil {
+				t.Errorf("DeleteVersion: %v", err)
+			}
+			if err := g.RestoreVersion(context.Background(), pkg, 42); err != nil {
+				t.Errorf("RestoreVersion: %v", err)
+			}
+			if n := s.count(); n != 4 {
+				t.Errorf("requests = %d, want 4", n)
+			}
+		})
+	}
+}
+
+func TestBaseURLUsedAsIs(t *testing.T) {
+	for _, suffix := range []string{"/api/v3", "/api/v3/"} {
+		t.Run(suffix, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			s.handle("GET", "/api/v3/users/acme", func(w http.ResponseWriter, r *http.Request) {
+				ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
+			})
+			s.handle("DELETE", "/api/v3/orgs/acme/packages/container/team%2Fapp/versions/7", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+			})
+			g := ghClient(t, s, func(o *GitHubOptions) { o.BaseURL = s.srv.URL + suffix })
+			owner, err := g.LookupOwner(context.Background(), "acme")
+			if err != nil {
+				t.Fatalf("LookupOwner: %v", err)
+			}
+			if err := g.DeleteVersion(context.Background(), Package{Owner: owner, Type: policy.Container, Name: "team/app"}, 7); err != nil {
+				t.Fatalf("DeleteVersion: %v", err)
+			}
+			if n := s.count(); n != 2 {
+				t.Errorf("requests = %d, want 2", n)
+			}
+		})
+	}
+}
+
+func TestNewGitHubRejectsRelativeURL(t *testing.T) {
+	for _, u := range []string{"api.github.com", "/api/v3", "://x"} {
+		if _, err := NewGitHub(GitHubOptions{BaseURL: u}); err == nil {
+			t.Errorf("NewGitHub(%q) succeeded, want an error", u)
+		}
+	}
+}
+
+func TestRequestHeaders(t *testing.T) {
+	tests := []struct {
+		name, token, wantAuth string
+	}{
+		{"token", "ghp_secret", "Bearer ghp_secret"},
+		{"no token", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			s.handle("GET", "/users/acme", func(w http.ResponseWriter, r *http.Request) {
+				if got := r.Header.Get("X-GitHub-Api-Version"); got != "2022-11-28" {
+					t.Errorf("X-GitHub-Api-Version = %q", got)
+				}
+				if got := r.Header.Get("Accept"); got != "application/vnd.github.v3+json" {
+					t.Errorf("Accept = %q", got)
+				}
+				ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
+			})
+			g := ghClient(t, s, func(o *GitHubOptions) { o.Token = tt.token; o.UserAgent = "retention-test/1" })
+			if _, err := g.LookupOwner(context.Background(), "acme"); err != nil {
+				t.Fatal(err)
+			}
+			req := s.log()[0]
+			if req.Auth != tt.wantAuth {
+				t.Errorf("Authorization = %q, want %q", req.Auth, tt.wantAuth)
+			}
+			if req.UserAgent != "retention-test/1" {
+				t.Errorf("User-Agent = %q", req.UserAgent)
+			}
+		})
+	}
+}
+
+// GitHub's refusals, with their exact messages (api-facts.md), are
+// classified, keep GitHub's text, and are never retried.
+func TestDeleteVersionRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		message  string
+		want     error
+		wantText string
+	}{
+		{name: "deleted", status: http.StatusNoContent},
+		{name: "download rule", status: 400, message: "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.", want: ErrDownloadRule},
+		{name: "last tagged version", status: 400, message: "You cannot delete the last tagged version of a package. You must delete the package instead.", want: ErrLastVersion},
+		{name: "last version", status: 400, message: "You cannot delete the last version of a package. You must delete the package instead.", want: ErrLastVersion},
+		{name: "already gone", status: 404, message: "Package version not found.", want: ErrAlreadyGone},
+		{name: "already gone, terse", status: 404, message: "Not Found", want: ErrAlreadyGone},
+		{name: "GITHUB_TOKEN without access, 403", status: 403, message: "Resource not accessible by integration", want: ErrNoPermission, wantText: "permissions: packages: write"},
+		{name: "GITHUB_TOKEN without access, 404", status: 404, message: "Resource not accessible by integration", want: ErrNoPermission, wantText: "delete:packages"},
+		{name: "bad credentials", status: 401, message: "Bad credentials", want: ErrNoPermission, wantText: "invalid or expired"},
+		{name: "other client error", status: 422, message: "Validation Failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			s.handle("DELETE", "/orgs/acme/packages/container/app/versions/77", func(w http.ResponseWriter, r *http.Request) {
+				if tt.status == http.StatusNoContent {
+					w.WriteHeader(tt.status)
+					return
+				}
+				ghError(w, tt.status, tt.message)
+			})
+			pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+			err := ghClient(t, s, nil).DeleteVersion(context.Background(), pkg, 77)
+			switch {
+			case tt.status == http.StatusNoContent:
+				if err != nil {
+					t.Fatalf("DeleteVersion: %v", err)
+				}
+			case err == nil:
+				t.Fatalf("DeleteVersion succeeded, want %v", tt.want)
+			default:
+				if tt.want != nil && !errors.Is(err, tt.want) {
+					t.Errorf("errors.Is(%v, %v) = false", err, tt.want)
+				}
+				for _, sentinel := range []error{ErrAlreadyGone, ErrDownloadRule, ErrLastVersion, ErrNoPermission, ErrBudgetExhausted} {
+					if sentinel != tt.want && errors.Is(err, sentinel) {
+						t.Errorf("errors.Is(%v, %v) = true", err, sentinel)
+					}
+				}
+				for _, want := range []string{`delete version 77 of container "app"`, tt.message, tt.wantText} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("err = %q, want it to contain %q", err, want)
+					}
+				}
+			}
+			if n := s.count(); n != 1 {
+				t.Errorf("requests = %d, want 1 (no retry)", n)
+			}
+		})
+	}
+}
+
+func TestRestoreVersionErrors(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	s.handle("POST", "/users/octocat/packages/npm/lib/versions/5/restore", func(w http.ResponseWriter, r *http.Request) {
+		ghError(w, http.StatusNotFound, "Not Found")
+	})
+	err := ghClient(t, s, nil).RestoreVersion(context.Background(), Package{Owner: Owner{Login: "octocat", Kind: User}, Type: policy.Npm, Name: "lib"}, 5)
+	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrAlreadyGone) {
+		t.Errorf("err = %v, want ErrNotFound (and not ErrAlreadyGone: that is for DELETE)", err)
+	}
+	if !strings.Contains(fmt.Sprint(err), `restore version 5 of npm "lib": 404 Not Found`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// A DELETE that GitHub performed but answered 502 is retried; the retry's
+// 404 means the version is gone.
+func TestAmbiguousDeleteIsAlreadyGone(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	var mu sync.Mutex
+	exists := true
+	s.handle("DELETE", "/orgs/acme/packages/container/app/versions/9", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !exists {
+			ghError(w, http.StatusNotFound, "Package version not found.")
+			return
+		}
+		exists = false
+		ghError(w, http.StatusBadGateway, "Bad Gateway")
+	})
+	err := ghClient(t, s, nil).DeleteVersion(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, 9)
+	if !errors.Is(err, ErrAlreadyGone) {
+		t.Errorf("err = %v, want ErrAlreadyGone", err)
+	}
+	if n := s.count(); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+}
+
+// With nothing failing, a run's requests are the lower bound: the owner
+// lookup, the list pages, one DELETE per deletion.
+func TestRequestEconomy(t *testing.T) {
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	s.handle("GET", "/users/acme", func(w http.ResponseWriter, r *http.Request) {
+		ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
+	})
+	var pkgs []map[string]any
+	sizes := map[string]int{"a": 250, "b": 100, "c": 1, "d": 1001}
+	for i := range 130 {
+		pkgs = append(pkgs, map[string]any{"id": i, "name": fmt.Sprintf("p%03d", i), "package_type": "container", "visibility": "public"})
+	}
+	for name := range sizes {
+		pkgs = append(pkgs, map[string]any{"id": 1000, "name": name, "package_type": "container", "visibility": "public"})
+	}
+	pp := &ghPager[map[string]any]{t: t, items: pkgs}
+	s.handle("GET", "/orgs/acme/packages", pp.ServeHTTP)
+	deletes := 0
+	var mu sync.Mutex
+	for name, n := range sizes {
+		p := &ghPager[ghVersion]{t: t, items: ghVersions(n, 100000)}
+		s.handle("GET", "/orgs/acme/packages/container/"+name+"/versions", p.ServeHTTP)
+		for id := int64(100000); id > 100000-int64(min(n, 3)); id-- {
+			s.handle("DELETE", fmt.Sprintf("/orgs/acme/packages/container/%s/versions/%d", name, id), func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				deletes++
+				mu.Unlock()
+				w.WriteHeader(http.StatusNoContent)
+			})
+		}
+	}
+	ctx := context.Background()
+	g := ghClient(t, s, nil)
+	owner, err := g.LookupOwner(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := g.ListPackages(ctx, owner, policy.Container)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDeletes := 0
+	for _, p := range all {
+		n, ok := sizes[p.Name]
+		if !ok {
+			continue
+		}
+		vs, err := g.ListVersions(ctx, p, "active")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != n {
+			t.Errorf("%s: %d versions, want %d", p.Name, len(vs), n)
+		}
+		// Delete the (up to) three newest.
+		for _, v := range vs[max(0, len(vs)-3):] {
+			if err := g.DeleteVersion(ctx, p, v.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantDeletes++
+		}
+	}
+	// 1 lookup + 2 package pages + versions pages (3+1+1+11) + deletes.
+	want := 1 + 2 + 16 + wantDeletes
+	if n := s.count(); n != want {
+		t.Errorf("requests = %d, want the lower bound %d", n, want)
+	}
+	if deletes != wantDeletes || wantDeletes != 3+3+1+3 {
+		t.Errorf("deletes = %d, planned %d", deletes, wantDeletes)
+	}
+}
+
+// BenchmarkListVersions100k lists one package of 100,000 versions (1,000
+// pages of 100) from a loopback server with the default concurrency. The
+// pages are encoded once up front; allocations include the server's.
+func BenchmarkListVersions100k(b *testing.B) {
+	const n = 100_000
+	items := ghVersions(n, 1_000_000)
+	pages := make([][]byte, n/100)
+	var buf strings.Builder
+	for i := range pages {
+		buf.Reset()
+		enc := json.NewEncoder(&buf)
+		if err := enc.Encode(items[i*100 : (i+1)*100]); err != nil {
+			b.Fatal(err)
+		}
+		pages[i] = []byte(buf.String())
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page == 1 {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s%s?page=2&per_page=100&state=active>; rel="next", <http://%s%s?page=%d&per_page=100&state=active>; rel="last"`, r.Host, r.URL.Path, r.Host, r.URL.Path, len(pages)))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(pages[page-1])
+	}))
+	defer srv.Close()
+	g, err := NewGitHub(GitHubOptions{BaseURL: srv.URL, Token: "t"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+	b.ReportAllocs()
+	for b.Loop() {
+		vs, err := g.ListVersions(context.Background(), pkg, "active")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(vs) != n {
+			b.Fatalf("got %d versions", len(vs))
+		}
+	}
+}
