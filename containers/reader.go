@@ -253,6 +253,15 @@ func classify(err error) failure {
 	return failPermanent
 }
 
+// describeErr is err with its HTTP status, if it has one.
+func describeErr(err error) string {
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode != 0 {
+		return fmt.Sprintf("%v (HTTP %d)", err, te.StatusCode)
+	}
+	return err.Error()
+}
+
 // call is the state of one Structure or Verify call: its counters and the
 // time before which no request may be sent (a Retry-After).
 type call struct {

@@ -68,9 +68,9 @@ type Stats struct {
 // depends on it. An error is returned only when nothing can be read: the
 // registry URL or the authentication is wrong, or the repository does not
 // exist, so the whole package must be treated as unreadable.
-func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, Stats, error) {
+func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (_ *policy.Structure, stats Stats, _ error) {
 	st := &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}}
-	stats := Stats{Versions: len(versions)}
+	stats.Versions = len(versions)
 	byDigest := make(map[string]int64, len(versions))
 	for i := range versions {
 		if _, dup := byDigest[versions[i].Name]; !dup {
@@ -203,7 +203,7 @@ func (s *session) read(ctx context.Context, c *call, digest string) (readResult,
 		if ctx.Err() != nil {
 			return readResult{}, ctx.Err()
 		}
-		return readResult{unreadable: err.Error(), missing: classify(err) == failNotFound}, nil
+		return readResult{unreadable: describeErr(err), missing: classify(err) == failNotFound}, nil
 	}
 	res, err := parse(desc.mediaType, desc.raw)
 	if err != nil {

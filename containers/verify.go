@@ -210,7 +210,7 @@ func (s *session) head(ctx context.Context, c *call, ref name.Reference) (digest
 	case failNotFound, failNoRepo:
 		return "", ReasonTagGone, nil
 	}
-	return "", "could not check: " + err.Error(), nil
+	return "", "could not check: " + describeErr(err), nil
 }
 
 // each runs f for 0..n-1, Concurrency at a time, and returns the first

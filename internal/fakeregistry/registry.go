@@ -16,7 +16,6 @@ package fakeregistry
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -173,14 +172,12 @@ func (r *Registry) Host() string { return strings.TrimPrefix(r.url, "http://") }
 // Token is the password the token endpoint accepts.
 func (r *Registry) Token() string { return r.opts.Token }
 
-// Close stops a started Registry.
+// Close stops a started Registry and closes its connections.
 func (r *Registry) Close() error {
 	if r.srv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := r.srv.Shutdown(ctx)
+	err := r.srv.Close()
 	<-r.done
 	return err
 }
