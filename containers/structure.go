@@ -54,7 +54,8 @@ type Stats struct {
 //     become its children.
 //   - A version with a tag of its own is read by digest. An image index
 //     makes each version it lists (platform manifests, buildx attestation
-//     manifests) its child; a manifest with a subject is a child of it.
+//     manifests) its child, and an index it lists is read in turn; a
+//     manifest with a subject is a child of it.
 //   - A version with no tag of its own is never read. Whatever references
 //     it is tagged (an index, a fallback index), and those are read. An
 //     untagged index is a superseded build: its children are untagged
@@ -71,10 +72,10 @@ type Stats struct {
 func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (_ *policy.Structure, stats Stats, _ error) {
 	st := &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}}
 	stats.Versions = len(versions)
-	byDigest := make(map[string]int64, len(versions))
+	pos := make(map[string]int, len(versions)) // digest -> index in versions
 	for i := range versions {
-		if _, dup := byDigest[versions[i].Name]; !dup {
-			byDigest[versions[i].Name] = versions[i].ID
+		if _, dup := pos[versions[i].Name]; !dup {
+			pos[versions[i].Name] = i
 		}
 	}
 	link := func(child, parent int64) {
@@ -89,6 +90,7 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 		st.Parents[child] = append(st.Parents[child], parent)
 	}
 
+	read := make([]bool, len(versions))
 	var toRead []int // indexes into versions
 	for i := range versions {
 		v := &versions[i]
@@ -103,17 +105,16 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 			if len(t) == len("sha256-")+64 {
 				fallback = true
 			}
-			if pid, ok := byDigest[subject]; ok {
-				link(v.ID, pid)
+			if p, ok := pos[subject]; ok {
+				link(v.ID, versions[p].ID)
 			}
 		}
 		switch {
 		case own || fallback:
 			toRead = append(toRead, i)
+			read[i] = true
 		case attached:
 			stats.ByTag++
-		default:
-			stats.NotRead++
 		}
 	}
 
@@ -121,6 +122,7 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 	defer func() {
 		stats.Requests = int(c.requests.Load())
 		stats.Retries = int(c.retries.Load())
+		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures
 	}()
 	if len(toRead) == 0 {
 		return st, stats, nil
@@ -130,36 +132,47 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 		return nil, stats, err
 	}
 
-	results := make([]readResult, len(toRead))
-	err = r.each(ctx, len(toRead), func(ctx context.Context, j int) error {
-		res, err := s.read(ctx, c, versions[toRead[j]].Name)
-		results[j] = res
-		return err
-	})
-	if err != nil {
-		return nil, stats, fmt.Errorf("read manifests of %s: %w", s.repo, err)
-	}
-
-	for j, i := range toRead {
-		v, res := &versions[i], &results[j]
-		if res.unreadable != "" {
-			st.Unreadable[v.ID] = res.unreadable
-			stats.Failures++
-			r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, res.unreadable)
-			continue
+	// Read in waves: an index listed by an index read (an index of
+	// indexes) is read in the next wave, whether tagged or not.
+	for wave := toRead; len(wave) > 0; {
+		results := make([]readResult, len(wave))
+		err = r.each(ctx, len(wave), func(ctx context.Context, j int) error {
+			res, err := s.read(ctx, c, versions[wave[j]].Name)
+			results[j] = res
+			return err
+		})
+		if err != nil {
+			return nil, stats, fmt.Errorf("read manifests of %s: %w", s.repo, err)
 		}
-		stats.ManifestsRead++
-		stats.Bytes += res.size
-		for _, d := range res.children {
-			if cid, ok := byDigest[d]; ok {
-				link(cid, v.ID)
+		var next []int
+		for j, i := range wave {
+			v, res := &versions[i], &results[j]
+			if res.unreadable != "" {
+				st.Unreadable[v.ID] = res.unreadable
+				stats.Failures++
+				r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, res.unreadable)
+				continue
+			}
+			stats.ManifestsRead++
+			stats.Bytes += res.size
+			for k, d := range res.children {
+				p, ok := pos[d]
+				if !ok {
+					continue
+				}
+				link(versions[p].ID, v.ID)
+				if res.childIsIndex[k] && !read[p] {
+					read[p] = true
+					next = append(next, p)
+				}
+			}
+			if res.subject != "" {
+				if p, ok := pos[res.subject]; ok {
+					link(v.ID, versions[p].ID)
+				}
 			}
 		}
-		if res.subject != "" {
-			if pid, ok := byDigest[res.subject]; ok {
-				link(v.ID, pid)
-			}
-		}
+		wave = next
 	}
 	for id, ps := range st.Parents {
 		sort.Slice(ps, func(a, b int) bool { return ps[a] < ps[b] })
@@ -170,11 +183,12 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 
 // readResult is what one manifest says about structure.
 type readResult struct {
-	size       int64
-	children   []string // an index's manifests
-	subject    string   // an OCI 1.1 subject
-	unreadable string   // why it could not be read
-	missing    bool     // the registry answered 404
+	size         int64
+	children     []string // an index's manifests
+	childIsIndex []bool   // which of them are indexes themselves
+	subject      string   // an OCI 1.1 subject
+	unreadable   string   // why it could not be read
+	missing      bool     // the registry answered 404
 }
 
 // read fetches the manifest digest and parses it with go-containerregistry.
@@ -235,8 +249,10 @@ func parse(mt types.MediaType, raw []byte) (readResult, error) {
 			return res, err
 		}
 		res.children = make([]string, 0, len(im.Manifests))
+		res.childIsIndex = make([]bool, 0, len(im.Manifests))
 		for _, d := range im.Manifests {
 			res.children = append(res.children, d.Digest.String())
+			res.childIsIndex = append(res.childIsIndex, d.MediaType.IsIndex())
 		}
 		if im.Subject != nil {
 			res.subject = im.Subject.Digest.String()

@@ -562,3 +562,19 @@ func TestCanceledContext(t *testing.T) {
 		t.Error("no error with a canceled context")
 	}
 }
+
+func TestIndexOfIndexes(t *testing.T) {
+	e := newEnv(t)
+	inner := must[fakeregistry.Pushed](t)(e.reg.PushIndex(repo, fakeregistry.IndexOptions{Attestations: true}))
+	outer := must[fakeregistry.Pushed](t)(e.reg.PushIndexOf(repo, []string{"v1"}, []string{inner.Digest}))
+	vs := e.versions()
+	st, stats := e.structure(t, vs)
+	want := map[int64][]int64{e.idOf(t, inner.Digest): {e.idOf(t, outer.Digest)}}
+	for _, c := range inner.Children {
+		want[e.idOf(t, c.Digest)] = []int64{e.idOf(t, inner.Digest)}
+	}
+	wantParents(t, st, vs, want)
+	if stats.ManifestsRead != 2 || stats.NotRead != len(inner.Children) {
+		t.Errorf("stats %+v: want the outer index, then the untagged inner index it lists", stats)
+	}
+}
