@@ -1,7 +1,9 @@
 package cleanup
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -380,13 +382,28 @@ func getPage[T any](ctx context.Context, g *GitHub, path string, q url.Values, n
 	if err != nil {
 		return nil, nil, err
 	}
-	var items []T
-	resp, err := g.client.Do(ctx, req, &items)
+	// go-github copies the body into buf (to EOF, so the connection is
+	// reused); decoding from a pooled buffer avoids a json.Decoder's
+	// growing buffers on every page.
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 4<<20 {
+			pageBuffers.Put(buf)
+		}
+	}()
+	resp, err := g.client.Do(ctx, req, buf)
 	if err != nil {
 		return nil, resp, classify(err, http.MethodGet)
 	}
+	items := make([]T, 0, 100)
+	if err := json.Unmarshal(buf.Bytes(), &items); err != nil {
+		return nil, resp, fmt.Errorf("decode %s: %w", req.URL.Path, err)
+	}
 	return items, resp, nil
 }
+
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // ownerPath is the path of an owner's packages family, without a slash.
 func ownerPath(o Owner) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -681,6 +682,10 @@ func BenchmarkListVersions100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var keep []policy.Version
 	b.ReportAllocs()
 	for b.Loop() {
 		vs, err := g.ListVersions(context.Background(), pkg, "active")
@@ -690,5 +695,44 @@ func BenchmarkListVersions100k(b *testing.B) {
 		if len(vs) != n {
 			b.Fatalf("got %d versions", len(vs))
 		}
+		keep = vs
+	}
+	// What one listing keeps alive: the versions plus the client's pooled
+	// buffers and idle connections.
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "live-MB")
+	runtime.KeepAlive(keep)
+}
+
+// BenchmarkListVersionsLatency lists 10,000 versions (100 pages) from a
+// server that takes 20 ms per page, as a distant API does, with one page
+// in flight and with the default eight: what concurrent pages buy.
+func BenchmarkListVersionsLatency(b *testing.B) {
+	const n = 10_000
+	items := ghVersions(n, 1_000_000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page == 1 {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s%s?page=2&per_page=100>; rel="next", <http://%s%s?page=%d&per_page=100>; rel="last"`, r.Host, r.URL.Path, r.Host, r.URL.Path, n/100))
+		}
+		<-time.After(20 * time.Millisecond)
+		ghJSON(w, items[(page-1)*100:page*100])
+	}))
+	defer srv.Close()
+	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+	for _, conc := range []int{1, DefaultListConcurrency} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			g, err := NewGitHub(GitHubOptions{BaseURL: srv.URL, ListConcurrency: conc})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				vs, err := g.ListVersions(context.Background(), pkg, "active")
+				if err != nil || len(vs) != n {
+					b.Fatalf("got %d versions, %v", len(vs), err)
+				}
+			}
+		})
 	}
 }

@@ -75,7 +75,8 @@ type RetryOptions struct {
 	SecondaryWait time.Duration
 	// MaxWait is the longest single wait the server may impose through
 	// retry-after or the backoff above (default 15 min); a longer one gives
-	// up at once with ErrSecondaryRateLimit.
+	// up at once with ErrSecondaryRateLimit, and so does every request
+	// started before that wait is over (none is sent meanwhile).
 	MaxWait time.Duration
 	// MaxResetWait is how long a request may wait for the primary budget to
 	// be renewed (x-ratelimit-reset). Default 0: an empty budget fails at
@@ -222,7 +223,9 @@ func NewTransport(opts TransportOptions) *Transport {
 // Budget returns the primary (core) rate-limit budget as the responses
 // reported it. Responses of an older window than the one already seen are
 // ignored; within a window the lowest remaining count wins, so concurrent
-// responses arriving out of order never make the budget look larger.
+// responses arriving out of order never make the budget look larger. It
+// is not aged: once the clock passes Reset, GitHub has renewed the budget
+// (Remaining is then stale until the next response).
 func (t *Transport) Budget() Budget {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -290,6 +293,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				continue
 			}
 			if limits >= t.retry.LimitAttempts || lim.wait > t.retry.MaxWait || !replayable {
+				// Giving up on this request does not lift the limit: later
+				// requests still wait (or fail at once beyond MaxWait).
+				t.block(t.clock.Now().Add(lim.wait), fmt.Sprintf("secondary rate limit: giving up on %s %s after %d refusals; no request before %s", req.Method, req.URL.Path, limits, lim.wait.Round(time.Second)))
 				return nil, fmt.Errorf("%w: %s %s refused %d times (%d %s), last asked to wait %s", ErrSecondaryRateLimit, req.Method, req.URL.Path, limits, resp.StatusCode, githubMessage(body), lim.wait)
 			}
 			t.block(t.clock.Now().Add(lim.wait), fmt.Sprintf("secondary rate limit: waiting %s before %s %s", lim.wait.Round(time.Second), req.Method, req.URL.Path))
@@ -353,6 +359,9 @@ func (t *Transport) waitTurn(ctx context.Context, req *http.Request) error {
 		until, b := t.blockedUntil, t.budget
 		t.mu.Unlock()
 		if now.Before(until) {
+			if d := until.Sub(now); d > max(t.retry.MaxWait, t.retry.MaxResetWait+time.Second) {
+				return fmt.Errorf("%w: GitHub asked to wait %s (until %s), longer than allowed", ErrSecondaryRateLimit, d.Round(time.Second), until.UTC().Format(time.RFC3339))
+			}
 			if t.gateHook != nil {
 				t.gateHook()
 			}

@@ -319,6 +319,51 @@ func TestSecondaryLimitWithoutRetryAfter(t *testing.T) {
 	}
 }
 
+// Giving up on a secondary limit does not lift it: the next request waits
+// what GitHub asked, or fails at once when that is beyond MaxWait, and
+// sends nothing meanwhile.
+func TestSecondaryLimitOutlivesGivingUp(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string
+		wantErr    bool
+		wantReqs   int
+		wantSlept  time.Duration
+	}{
+		{"wait within MaxWait", "600", false, 3, 600 * time.Second},
+		{"wait beyond MaxWait", "3600", true, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(ghEpoch)
+			s := newGHServer(t, clk)
+			s.handle("DELETE", ghTestDeletePath, ghSequence(ghStatus(429, "secondary rate limit", "Retry-After", tt.retryAfter), ghNoContent))
+			s.handle("DELETE", "/orgs/acme/packages/container/app/versions/2", ghNoContent)
+			g := ghClient(t, s, func(o *GitHubOptions) { o.Retry.LimitAttempts = 1 })
+			if err := g.DeleteVersion(context.Background(), ghTestPkg, 1); !errors.Is(err, ErrSecondaryRateLimit) {
+				t.Fatalf("first DeleteVersion: err = %v, want ErrSecondaryRateLimit", err)
+			}
+			err := g.DeleteVersion(context.Background(), ghTestPkg, 2)
+			if tt.wantErr != errors.Is(err, ErrSecondaryRateLimit) {
+				t.Errorf("second DeleteVersion: err = %v", err)
+			}
+			if !tt.wantErr {
+				if err := g.DeleteVersion(context.Background(), ghTestPkg, 1); err != nil {
+					t.Errorf("third DeleteVersion: %v", err)
+				}
+			}
+			if n := s.count(); n != tt.wantReqs {
+				t.Errorf("requests = %d, want %d", n, tt.wantReqs)
+			}
+			if clk.Slept() != tt.wantSlept {
+				t.Errorf("slept %s, want %s", clk.Slept(), tt.wantSlept)
+			}
+			ra, _ := strconv.Atoi(tt.retryAfter)
+			ghAssertNotBefore(t, s, ghEpoch.Add(time.Duration(ra)*time.Second))
+		})
+	}
+}
+
 func ghRateHeaders(limit, remaining int, reset time.Time) []string {
 	return []string{
 		"X-Ratelimit-Limit", strconv.Itoa(limit),
