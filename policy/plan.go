@@ -1,6 +1,11 @@
 package policy
 
-import "time"
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+)
 
 // PackageType is one of the six GitHub Packages ecosystems.
 type PackageType string
@@ -51,10 +56,14 @@ const (
 	Protected Decision = "protected"
 )
 
-// Reasons recorded in a plan. Parametrised reasons are built with the
-// helpers below: "keep-tags:<pattern>", "keep-semver:<range>",
-// "child-of:<digest>".
+// Reasons recorded in a plan. Parametrised reasons are a prefix below
+// followed by a value: "keep-tags:<pattern>", "keep-semver:<range>" (both as
+// the user wrote them), "child-of:<digest>".
 const (
+	ReasonKeepTagsPrefix   = "keep-tags:"
+	ReasonKeepSemverPrefix = "keep-semver:"
+	ReasonChildOfPrefix    = "child-of:"
+
 	ReasonKeepLatest   = "keep-latest"
 	ReasonYoungerThan  = "younger-than"
 	ReasonNotSelected  = "not-selected"
@@ -116,4 +125,213 @@ type VersionPlan struct {
 	Reason    string    `json:"reason"`
 	Parents   []string  `json:"parents,omitempty"`
 	Result    string    `json:"result,omitempty"`
+}
+
+// MarshalJSON encodes the plan; a nil package list is written as [].
+func (p Plan) MarshalJSON() ([]byte, error) {
+	type plain Plan
+	if p.Packages == nil {
+		p.Packages = []PackagePlan{}
+	}
+	return json.Marshal(plain(p))
+}
+
+// MarshalJSON encodes the package plan; a nil version list is written as [].
+func (pp PackagePlan) MarshalJSON() ([]byte, error) {
+	type plain PackagePlan
+	if pp.Versions == nil {
+		pp.Versions = []VersionPlan{}
+	}
+	return json.Marshal(plain(pp))
+}
+
+// MarshalJSON encodes the version plan; nil tags are written as [].
+func (v VersionPlan) MarshalJSON() ([]byte, error) {
+	type plain VersionPlan
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	return json.Marshal(plain(v))
+}
+
+// Totals counts the packages and versions of a plan by decision and, once
+// executed, by result.
+type Totals struct {
+	Packages int
+	// Incomplete counts packages whose listing failed (nothing decided).
+	Incomplete int
+	Versions   int
+
+	// Versions by decision.
+	Delete, Keep, Protected int
+
+	// Versions by result.
+	Deleted     int // deleted
+	AlreadyGone int // already-gone: 404 on delete, counted as deleted by the action
+	Refused     int // protected: GitHub refused the deletion (5,000 downloads, last version)
+	Failed      int // failed:<message>
+	Restored    int // restored (restore run)
+	// RestoreSkipped counts restore-skipped results (restore run).
+	RestoreSkipped int
+
+	// Deferred counts versions left for a later run: kept by
+	// max-deletions (reason), or planned for deletion and not reached
+	// (result deferred).
+	Deferred int
+	// Pending counts delete decisions with no result: a dry run, or a
+	// plan not executed yet.
+	Pending int
+}
+
+// Totals counts the plan's packages and versions.
+func (p *Plan) Totals() Totals {
+	var t Totals
+	for k := range p.Packages {
+		pp := &p.Packages[k]
+		t.Packages++
+		if !pp.Complete {
+			t.Incomplete++
+		}
+		for i := range pp.Versions {
+			v := &pp.Versions[i]
+			t.Versions++
+			switch v.Decision {
+			case Delete:
+				t.Delete++
+				if v.Result == "" {
+					t.Pending++
+				}
+			case Keep:
+				t.Keep++
+			case Protected:
+				t.Protected++
+			}
+			if v.Reason == ReasonMaxDeletions {
+				t.Deferred++
+			}
+			switch {
+			case v.Result == ResultDeleted:
+				t.Deleted++
+			case v.Result == ResultAlreadyGone:
+				t.AlreadyGone++
+			case v.Result == ResultProtected:
+				t.Refused++
+			case v.Result == ResultDeferred:
+				t.Deferred++
+			case v.Result == ResultRestored:
+				t.Restored++
+			case v.Result == ResultRestoreSkipped:
+				t.RestoreSkipped++
+			case strings.HasPrefix(v.Result, ResultFailedPrefix):
+				t.Failed++
+			}
+		}
+	}
+	return t
+}
+
+// Group is one unit of deletion in a package plan: indexes into
+// PackagePlan.Versions, the root first, then the members deleted with it,
+// each after every one of its parents.
+type Group []int
+
+// Groups returns the delete groups of a package plan in execution order,
+// oldest group first (by the root's updated_at, then id). It reads only the
+// plan: decisions, names and Parents. A root is a deleted version none of
+// whose parents is in the plan; a deleted member belongs to the group of
+// whichever of its parents' groups comes last, so every parent of a member
+// is deleted in its group or an earlier one. Executors delete a group in
+// order and a member only after every one of its parents was deleted;
+// restores go the other way (members before roots).
+//
+// A deleted version with a parent in the plan that is not deleted, or on a
+// cycle of parents, is in no group: it is never executed (Build never plans
+// such a deletion; a hand-edited plan might).
+func Groups(pp *PackagePlan) []Group {
+	vs := pp.Versions
+	key := func(i int) (time.Time, int64) {
+		return updatedAtPlan(&vs[i]), vs[i].ID
+	}
+	older := func(a, b int) bool {
+		ta, ia := key(a)
+		tb, ib := key(b)
+		if !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return ia < ib
+	}
+	nested := false
+	for i := range vs {
+		if vs[i].Decision == Delete && len(vs[i].Parents) > 0 {
+			nested = true
+			break
+		}
+	}
+	var roots []int
+	members := map[int][]int{}
+	if !nested {
+		for i := range vs {
+			if vs[i].Decision == Delete {
+				roots = append(roots, i)
+			}
+		}
+	} else {
+		byName := make(map[string]int, len(vs))
+		for i := range vs {
+			if _, dup := byName[vs[i].Name]; !dup {
+				byName[vs[i].Name] = i
+			}
+		}
+		indeg := make([]int, len(vs))
+		children := make([][]int, len(vs))
+		var queue []int
+		for i := range vs {
+			if vs[i].Decision != Delete {
+				continue
+			}
+			for _, d := range vs[i].Parents {
+				q, ok := byName[d]
+				if !ok || q == i {
+					continue
+				}
+				indeg[i]++
+				if vs[q].Decision == Delete {
+					children[q] = append(children[q], i)
+				}
+			}
+			if indeg[i] == 0 {
+				queue = append(queue, i)
+			}
+		}
+		group := make([]int, len(vs))
+		for i := range group {
+			group[i] = -1
+		}
+		for k := 0; k < len(queue); k++ {
+			i := queue[k]
+			if group[i] < 0 {
+				group[i] = i
+				roots = append(roots, i)
+			}
+			members[group[i]] = append(members[group[i]], i)
+			for _, c := range children[i] {
+				if group[c] < 0 || older(group[c], group[i]) {
+					group[c] = group[i]
+				}
+				if indeg[c]--; indeg[c] == 0 {
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	sort.Slice(roots, func(a, b int) bool { return older(roots[a], roots[b]) })
+	out := make([]Group, len(roots))
+	for k, r := range roots {
+		if m, ok := members[r]; ok {
+			out[k] = m
+		} else {
+			out[k] = Group{r}
+		}
+	}
+	return out
 }

@@ -1,7 +1,11 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,8 +28,19 @@ const (
 	Created AgeBasis = "created"
 )
 
+// RuleInputs are the names of the inputs of one rule, in the order of
+// policy.md. They are also the keys of a rule in a policy file and in the
+// JSON encoding of a Rule.
+var RuleInputs = []string{
+	"packages", "package-type", "owner", "tag-state", "delete-tags", "delete-semver",
+	"keep-latest", "older-than", "age-basis", "keep-tags", "keep-semver",
+}
+
 // Rule is one validated retention rule (the rule inputs of policy.md).
 // Its JSON encoding uses the input names.
+//
+// A Rule built by hand rather than by Parse may leave PackageType, TagState
+// and AgeBasis empty: they then mean container, any and updated.
 type Rule struct {
 	// Packages are the package patterns as written; "!pattern" excludes.
 	Packages    []string
@@ -43,6 +58,11 @@ type Rule struct {
 	AgeBasis   AgeBasis
 	KeepTags   []Pattern
 	KeepSemver *Range
+
+	// pkgs caches the compiled Packages (set by Parse).
+	pkgs *packageMatcher
+	// olderThanText is older-than as written, for the JSON encoding.
+	olderThanText string
 }
 
 // Policy is the validated policy of a run: one rule from the action's inputs,
@@ -64,15 +84,6 @@ type Inputs struct {
 	DefaultOwner string
 }
 
-// Pattern is one tag pattern: an anchored glob, an anchored RE2 regular
-// expression written /.../, or a sha256: digest pattern (containers).
-type Pattern struct { /* filled by the implementation */
-}
-
-// Range is a parsed semver constraint (Masterminds/semver/v3 syntax).
-type Range struct { /* filled by the implementation */
-}
-
 // PackageInput is everything the planner knows of one package.
 type PackageInput struct {
 	Owner      string
@@ -85,21 +96,501 @@ type PackageInput struct {
 	Error    string
 	Versions []Version
 	// Structure is the container structure (nil: every version is a root).
+	// It is ignored for other package types.
 	Structure *Structure
 	// Protected lists versions known to be refused under GitHub's
 	// 5,000-download rule: they are planned as protected (download-rule).
 	Protected map[int64]bool
 }
 
-var errTODO = errors.New("not implemented")
-
 // Parse validates every input and returns the policy, or every problem
-// found joined with errors.Join, each naming its input.
-func Parse(in Inputs) (*Policy, error) { return nil, errTODO }
+// found joined with errors.Join, each naming its input ("older-than: ...",
+// or "rules[1].keep-latest: ..." for rule 1, counted from 0, of a policy
+// file). Inputs Parse does not know (token, registry-url, restore-from,
+// max-deletes-per-minute, ...) are ignored.
+//
+// With policy-file given, Inputs.PolicyFile must hold the file's content and
+// no rule input may have a value (the file holds the rules). max-deletions
+// and dry-run are always inputs of the action.
+func Parse(in Inputs) (*Policy, error) {
+	val := func(name string) string { return trimBlanks(in.Values[name]) }
+	var errs []error
+	p := &Policy{}
+	if s := val("max-deletions"); s != "" {
+		n, err := parseCount(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("max-deletions: %q is not a whole number, 0 or more; use a number such as 500, or 0 for no cap", s))
+		}
+		p.MaxDeletions = n
+	}
+	if s := val("dry-run"); s != "" {
+		switch strings.ToLower(s) {
+		case "true":
+			p.DryRun = true
+		case "false":
+		default:
+			errs = append(errs, fmt.Errorf("dry-run: %q is not a boolean; use true or false", s))
+		}
+	}
+	if file := val("policy-file"); file != "" {
+		for _, name := range RuleInputs {
+			if val(name) != "" {
+				errs = append(errs, fmt.Errorf("%s: cannot be given beside policy-file; write it in the rules of %s instead", name, file))
+			}
+		}
+		rules, ferrs := parseFile(in.PolicyFile, in.DefaultOwner)
+		errs = append(errs, ferrs...)
+		p.Rules = rules
+	} else {
+		get := func(name string) (rawValue, bool) {
+			s := val(name)
+			return rawValue{s: s}, s != ""
+		}
+		r, rerrs := parseRule(get, "", in.DefaultOwner)
+		errs = append(errs, rerrs...)
+		p.Rules = []Rule{r}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
 
-// Covers reports whether the rule applies to the package.
-func (r *Rule) Covers(owner string, typ PackageType, name string) bool { return false }
+// rawValue is one rule input as given: a string, or a YAML or JSON list.
+type rawValue struct {
+	s      string
+	list   []string
+	isList bool
+}
 
-// Build plans every package: the decision and reason for every version,
-// newest first, with max-deletions applied across packages (oldest first).
-func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan { return nil }
+// parseRule validates one rule. get returns an input's value and whether it
+// was given; prefix ("" or "rules[1].") starts every error message.
+func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner string) (Rule, []error) {
+	var errs []error
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s%s: %s", prefix, name, fmt.Sprintf(format, args...)))
+	}
+	scalar := func(name string) string {
+		v, ok := get(name)
+		if !ok {
+			return ""
+		}
+		if v.isList {
+			fail(name, "expects one value, not a list")
+			return ""
+		}
+		return trimBlanks(v.s)
+	}
+	pieces := func(name string) []string {
+		v, ok := get(name)
+		if !ok {
+			return nil
+		}
+		texts := []string{v.s}
+		if v.isList {
+			texts = v.list
+		}
+		var out []string
+		for _, t := range texts {
+			ps, err := splitPatterns(t)
+			if err != nil {
+				fail(name, "%v", err)
+				continue
+			}
+			out = append(out, ps...)
+		}
+		return out
+	}
+	patterns := func(name string) []Pattern {
+		var out []Pattern
+		for _, piece := range pieces(name) {
+			p, err := compilePattern(piece)
+			if err != nil {
+				fail(name, "%v", err)
+				continue
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	semverRange := func(name string) *Range {
+		s := scalar(name)
+		if s == "" {
+			return nil
+		}
+		r, err := ParseRange(s)
+		if err != nil {
+			fail(name, "%v; use a range such as <2.0.0 or >=1.0.0-0 <1.5.0", err)
+		}
+		return r
+	}
+
+	var r Rule
+	// packages
+	var m packageMatcher
+	for _, piece := range pieces("packages") {
+		written, inc, exc, err := compilePackagePattern(piece)
+		if err != nil {
+			fail("packages", "%v", err)
+			continue
+		}
+		r.Packages = append(r.Packages, written)
+		if inc.text != "" {
+			m.include = append(m.include, inc)
+		} else {
+			m.exclude = append(m.exclude, exc)
+		}
+	}
+	switch {
+	case len(r.Packages) == 0 && len(errs) == 0:
+		fail("packages", "no package given; name one or more packages or glob patterns, e.g. app or app-*")
+	case len(r.Packages) > 0 && len(m.include) == 0:
+		fail("packages", "only exclusions given; name the packages to include too, e.g. * and !legacy")
+	}
+	r.pkgs = &m
+
+	// package-type
+	r.PackageType = Container
+	typeOK := true
+	if s := scalar("package-type"); s != "" {
+		t := PackageType(strings.ToLower(s))
+		if !validType(t) {
+			typeOK = false
+			fail("package-type", "%q is not a package type; use container, npm, maven, rubygems, nuget or docker", s)
+		}
+		r.PackageType = t
+	}
+
+	// owner
+	r.Owner = scalar("owner")
+	if r.Owner == "" {
+		r.Owner = defaultOwner
+		if r.Owner == "" {
+			fail("owner", "no owner given and GITHUB_REPOSITORY_OWNER is not set")
+		}
+	} else if !validOwner(r.Owner) {
+		fail("owner", "%q is not an organisation or user name; use a login such as acme, or @me for the authenticated user", r.Owner)
+	}
+
+	// tag-state
+	r.TagState = AnyState
+	if s := scalar("tag-state"); s != "" {
+		switch t := TagState(strings.ToLower(s)); t {
+		case AnyState, Tagged, Untagged:
+			r.TagState = t
+			if t != AnyState && typeOK && r.PackageType != Container {
+				fail("tag-state", "%q applies to container packages only; every %s version is tagged by its name, so leave tag-state empty or use delete-tags", s, r.PackageType)
+			}
+		default:
+			fail("tag-state", "%q is not a tag state; use any, tagged or untagged", s)
+		}
+	}
+
+	r.DeleteTags = patterns("delete-tags")
+	r.DeleteSemver = semverRange("delete-semver")
+
+	if s := scalar("keep-latest"); s != "" {
+		n, err := parseCount(s)
+		if err != nil {
+			fail("keep-latest", "%q is not a whole number, 0 or more; use a number such as 10", s)
+		}
+		r.KeepLatest = n
+	}
+
+	if s := scalar("older-than"); s != "" {
+		d, err := ParseDuration(s)
+		switch {
+		case err != nil:
+			fail("older-than", "%q is not a duration; use a number with m, h, d or w (e.g. 30d)", s)
+		case d <= 0:
+			fail("older-than", "%q is zero; use a duration above zero (e.g. 30d), or leave older-than empty to delete at any age", s)
+		}
+		r.OlderThan, r.olderThanText = d, s
+	}
+
+	r.AgeBasis = Updated
+	if s := scalar("age-basis"); s != "" {
+		switch b := AgeBasis(strings.ToLower(s)); b {
+		case Updated, Created:
+			r.AgeBasis = b
+		default:
+			fail("age-basis", "%q is not an age basis; use updated or created", s)
+		}
+	}
+
+	r.KeepTags = patterns("keep-tags")
+	r.KeepSemver = semverRange("keep-semver")
+	return r, errs
+}
+
+// parseCount parses a whole number, 0 or more.
+func parseCount(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, errors.New("negative")
+	}
+	return n, nil
+}
+
+func validType(t PackageType) bool {
+	for _, v := range PackageTypes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
+
+// validOwner accepts "@me" and GitHub logins: letters, digits, '-', and the
+// '_' and '.' of enterprise managed users, starting with a letter or digit.
+func validOwner(s string) bool {
+	if s == "@me" {
+		return true
+	}
+	if len(s) > 100 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '-' && c != '_' && c != '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// packageMatcher is the compiled Packages of a rule.
+type packageMatcher struct {
+	include, exclude []Pattern
+}
+
+func (m *packageMatcher) match(name string) bool {
+	hit := false
+	for i := range m.include {
+		if m.include[i].Match(name) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return false
+	}
+	for i := range m.exclude {
+		if m.exclude[i].Match(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// compilePackagePattern compiles one entry of packages: a pattern, or
+// "!pattern" that excludes. It returns the entry as it is recorded.
+func compilePackagePattern(piece string) (written string, include, exclude Pattern, err error) {
+	neg := strings.HasPrefix(piece, "!")
+	body := piece
+	if neg {
+		body = trimBlanks(piece[1:])
+		if body == "" {
+			return "", Pattern{}, Pattern{}, errors.New(`"!" excludes nothing; write !name or !pattern`)
+		}
+	}
+	p, err := compilePattern(body)
+	if err != nil {
+		return "", Pattern{}, Pattern{}, err
+	}
+	if p.digest {
+		return "", Pattern{}, Pattern{}, fmt.Errorf("%q is a digest pattern, which matches versions; name packages here", body)
+	}
+	if neg {
+		return "!" + body, Pattern{}, p, nil
+	}
+	return body, p, Pattern{}, nil
+}
+
+func compilePackages(entries []string) *packageMatcher {
+	var m packageMatcher
+	for _, e := range entries {
+		ps, err := splitPatterns(e)
+		if err != nil {
+			continue
+		}
+		for _, piece := range ps {
+			_, inc, exc, err := compilePackagePattern(piece)
+			switch {
+			case err != nil:
+			case inc.text != "":
+				m.include = append(m.include, inc)
+			default:
+				m.exclude = append(m.exclude, exc)
+			}
+		}
+	}
+	return &m
+}
+
+func (r *Rule) matcher() *packageMatcher {
+	if r.pkgs != nil {
+		return r.pkgs
+	}
+	return compilePackages(r.Packages)
+}
+
+// Covers reports whether the rule applies to the package: same owner
+// (compared case-insensitively, as GitHub logins are), same type, and a
+// name that matches an include pattern of packages and no "!" exclusion.
+// Package globs match the whole name and their '*' also matches '/'.
+func (r *Rule) Covers(owner string, typ PackageType, name string) bool {
+	if !strings.EqualFold(owner, r.Owner) || typ != r.packageType() {
+		return false
+	}
+	return r.matcher().match(name)
+}
+
+// MatchesPackage reports whether the package name matches the rule's
+// packages (owner and type are not checked; see Covers).
+func (r *Rule) MatchesPackage(name string) bool { return r.matcher().match(name) }
+
+// PackagePatterns returns the rule's package patterns: those that include
+// and, without their "!", those that exclude. A pattern whose HasGlob is
+// false names one package (Literal), which the caller can report as missing
+// when the owner has no such package.
+func (r *Rule) PackagePatterns() (include, exclude []Pattern) {
+	m := r.matcher()
+	return append([]Pattern(nil), m.include...), append([]Pattern(nil), m.exclude...)
+}
+
+func (r *Rule) packageType() PackageType {
+	if r.PackageType == "" {
+		return Container
+	}
+	return r.PackageType
+}
+
+func (r *Rule) tagState() TagState {
+	if r.TagState == "" {
+		return AnyState
+	}
+	return r.TagState
+}
+
+// ruleJSON is the JSON shape of a Rule: input names, unset fields omitted.
+type ruleJSON struct {
+	Packages     []string  `json:"packages,omitempty"`
+	PackageType  string    `json:"package-type,omitempty"`
+	Owner        string    `json:"owner,omitempty"`
+	TagState     string    `json:"tag-state,omitempty"`
+	DeleteTags   []Pattern `json:"delete-tags,omitempty"`
+	DeleteSemver *Range    `json:"delete-semver,omitempty"`
+	KeepLatest   int       `json:"keep-latest,omitempty"`
+	OlderThan    string    `json:"older-than,omitempty"`
+	AgeBasis     string    `json:"age-basis,omitempty"`
+	KeepTags     []Pattern `json:"keep-tags,omitempty"`
+	KeepSemver   *Range    `json:"keep-semver,omitempty"`
+}
+
+// MarshalJSON encodes the rule with the input names as keys, omitting
+// inputs left unset or at their default (tag-state any, age-basis
+// updated). Patterns, ranges and older-than are written as the user wrote
+// them (older-than by FormatDuration for a rule not made by Parse).
+func (r Rule) MarshalJSON() ([]byte, error) {
+	j := ruleJSON{
+		Packages:     r.Packages,
+		PackageType:  string(r.packageType()),
+		Owner:        r.Owner,
+		DeleteTags:   r.DeleteTags,
+		DeleteSemver: r.DeleteSemver,
+		KeepLatest:   r.KeepLatest,
+		AgeBasis:     string(r.AgeBasis),
+		KeepTags:     r.KeepTags,
+		KeepSemver:   r.KeepSemver,
+	}
+	if ts := r.tagState(); ts != AnyState {
+		j.TagState = string(ts)
+	}
+	if r.AgeBasis == Updated {
+		j.AgeBasis = ""
+	}
+	if r.OlderThan != 0 {
+		j.OlderThan = FormatDuration(r.OlderThan)
+		if d, err := ParseDuration(r.olderThanText); err == nil && d == r.OlderThan {
+			j.OlderThan = r.olderThanText
+		}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads a rule written by MarshalJSON and validates it as
+// Parse does (the owner must be present). Unknown keys are ignored.
+func (r *Rule) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("rule: %w", err)
+	}
+	values := map[string]rawValue{}
+	var errs []error
+	for _, name := range RuleInputs {
+		raw, ok := m[name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var v rawValue
+		var s string
+		var n json.Number
+		switch {
+		case json.Unmarshal(raw, &s) == nil:
+			v.s = s
+		case json.Unmarshal(raw, &v.list) == nil:
+			v.isList = true
+		case json.Unmarshal(raw, &n) == nil:
+			v.s = n.String()
+		default:
+			errs = append(errs, fmt.Errorf("%s: expects a string, a list of strings or a number", name))
+			continue
+		}
+		values[name] = v
+	}
+	get := func(name string) (rawValue, bool) {
+		v, ok := values[name]
+		return v, ok
+	}
+	rule, rerrs := parseRule(get, "", "")
+	if errs = append(errs, rerrs...); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*r = rule
+	return nil
+}
+
+type policyJSON struct {
+	Rules        []Rule `json:"rules"`
+	MaxDeletions int    `json:"max-deletions"`
+	DryRun       bool   `json:"dry-run"`
+}
+
+// MarshalJSON encodes the policy as
+// {"rules":[...],"max-deletions":N,"dry-run":bool}.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	rules := p.Rules
+	if rules == nil {
+		rules = []Rule{}
+	}
+	return json.Marshal(policyJSON{Rules: rules, MaxDeletions: p.MaxDeletions, DryRun: p.DryRun})
+}
+
+// UnmarshalJSON reads a policy written by MarshalJSON, validating every
+// rule.
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	var j policyJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if j.MaxDeletions < 0 {
+		return errors.New("max-deletions: must be 0 or more")
+	}
+	*p = Policy{Rules: j.Rules, MaxDeletions: j.MaxDeletions, DryRun: j.DryRun}
+	return nil
+}
