@@ -18,7 +18,7 @@ import (
 // runAction runs as the GitHub Action: inputs from INPUT_<NAME>, outputs to
 // GITHUB_OUTPUT, the summary to GITHUB_STEP_SUMMARY, the plan file under
 // RUNNER_TEMP, logs as workflow commands on stdout.
-func runAction(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, d deps) int {
+func runAction(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, d deps) int {
 	// The token is masked before anything else is printed, and every later
 	// write is scrubbed of it in case an error ever quotes it.
 	token := strings.TrimSpace(getenv("INPUT_TOKEN"))
@@ -28,7 +28,7 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 	if token != "" {
 		githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)).AddMask(token)
 	}
-	stdout, stderr = redact(stdout, token), redact(stderr, token)
+	stdout = redact(stdout, token) // the action writes everything to stdout
 	gha := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
 
 	if len(args) > 0 {

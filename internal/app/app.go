@@ -48,7 +48,7 @@ func mainWith(ctx context.Context, args []string, getenv func(string) string, st
 		return runDemo(ctx, args[1:], stdout, stderr)
 	}
 	if getenv("GITHUB_ACTIONS") == "true" {
-		return runAction(ctx, args, getenv, stdout, stderr, d)
+		return runAction(ctx, args, getenv, stdout, d)
 	}
 	return runCLI(ctx, args, getenv, stdout, stderr, d)
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,8 +146,8 @@ func TestSummaryCapped(t *testing.T) {
 		}
 	})
 	t.Run("byte budget", func(t *testing.T) {
-		// 200 packages of 1,000 versions: far more than 1 MiB uncapped.
-		p := bigPlan(200, 1000)
+		// 60 packages of 500 versions: about 3 MiB uncapped.
+		p := bigPlan(60, 500)
 		s := renderSummary(p, "/tmp/plan.json", defaultSummaryLimits)
 		if len(s) > defaultSummaryLimits.Bytes {
 			t.Errorf("summary is %d bytes, over the %d budget", len(s), defaultSummaryLimits.Bytes)
@@ -153,14 +155,26 @@ func TestSummaryCapped(t *testing.T) {
 		if len(s) < defaultSummaryLimits.Bytes/2 {
 			t.Errorf("summary is %d bytes: the budget is not used", len(s))
 		}
-		if !strings.Contains(s, "| 100,000 | 100,000 | 0 | 0 | 0 |") {
+		if !strings.Contains(s, "| 15,000 | 15,000 | 0 | 0 | 0 |") {
 			t.Errorf("totals missing or wrong: %.300s", s)
 		}
 		if !strings.Contains(s, "Table left out to keep the summary small") {
 			t.Errorf("no package is reduced to its counts")
 		}
-		if !strings.Contains(s, "more packages: see the plan file (`plan` output).") {
-			t.Errorf("no note of the packages left out: ...%s", s[len(s)-300:])
+	})
+	t.Run("packages left out", func(t *testing.T) {
+		lim := summaryLimits{RowsPerPackage: 200, Bytes: 16 << 10}
+		s := renderSummary(bigPlan(300, 20), "/tmp/plan.json", lim)
+		if len(s) > lim.Bytes {
+			t.Errorf("summary is %d bytes, over the %d budget", len(s), lim.Bytes)
+		}
+		m := regexp.MustCompile(`… and (\d+) more packages: see the plan file \(` + "`plan`" + ` output\)\.\n$`).FindStringSubmatch(s)
+		if m == nil {
+			t.Fatalf("no closing note of the packages left out: ...%s", s[len(s)-200:])
+		}
+		shown := strings.Count(s, "\n### ")
+		if left, _ := strconv.Atoi(m[1]); shown+left != 300 {
+			t.Errorf("%d packages shown + %s left out != 300", shown, m[1])
 		}
 	})
 }

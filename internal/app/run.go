@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -41,7 +42,17 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*poli
 		return cleanup.Restore(ctx, cfg, s.restoreFrom)
 	}
 	if needsRegistry(s.policy) {
-		cfg.Containers = newContainers(s, d)
+		reader, err := containers.NewReader(containers.Options{
+			RegistryURL: s.registryURL,
+			Token:       s.token,
+			Transport:   d.transport,
+			Clock:       d.clock,
+			Logf:        log.Warningf,
+		})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Containers = reader.ForRun(log.Infof)
 	}
 	return cleanup.Run(ctx, cfg)
 }
@@ -58,16 +69,6 @@ func needsRegistry(p *policy.Policy) bool {
 
 // userAgent names the action in every request.
 const userAgent = "pkgretention/retention"
-
-// newContainers builds the registry reader for container packages.
-//
-// TODO(containers): return containers.NewReader(...) with s.registryURL,
-// s.token, d.transport and d.clock once the reader lands; until then
-// container versions are planned without their structure.
-func newContainers(s *settings, d deps) cleanup.Containers {
-	_, _ = s, d
-	return nil
-}
 
 // planFileName is the plan file's name for a run started at t.
 func planFileName(t time.Time) string {

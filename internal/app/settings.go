@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -95,11 +96,11 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 	}
 
 	if v := in[inRegistryURL]; v != "" {
-		u, err := parseHTTPURL(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", inRegistryURL, err))
+		// The reader checks the URL as it will use it; it sends nothing.
+		if _, err := containers.NewReader(containers.Options{RegistryURL: v}); err != nil {
+			errs = append(errs, err) // "registry-url ...: ..."
 		} else {
-			s.registryURL = strings.TrimRight(u.String(), "/")
+			s.registryURL = strings.TrimRight(v, "/")
 		}
 	} else if apiURL != nil {
 		s.registryURL = defaultRegistryURL(apiURL)
@@ -139,16 +140,34 @@ func parsePolicy(in rawInputs, getenv func(string) string) (*policy.Policy, erro
 			// it: report the file alone.
 			return nil, fmt.Errorf("%s: cannot read %q: %w; give the path of a YAML file in the repository (relative to the workspace)", inPolicyFile, path, unwrapPathError(err))
 		}
+		pin.Values[inPolicyFile] = path
 		pin.PolicyFile = b
 	}
 	p, err := policy.Parse(pin)
 	if err != nil {
+		if path := in[inPolicyFile]; path != "" {
+			err = nameFile(err, inPolicyFile+" "+path)
+		}
 		return nil, err
 	}
 	if p == nil {
 		return nil, errors.New("policy: the inputs gave no policy")
 	}
 	return p, nil
+}
+
+// nameFile prefixes with file every message that does not name an input
+// already ("rules[1].older-than: ..." becomes "policy-file p.yml: rules[1]...").
+func nameFile(err error, file string) error {
+	var errs []error
+	for _, line := range splitErr(err) {
+		name, _, _ := strings.Cut(line, ":")
+		if _, ok := lookupInput(name); !ok {
+			line = file + ": " + line
+		}
+		errs = append(errs, errors.New(line))
+	}
+	return errors.Join(errs...)
 }
 
 // parseHTTPURL accepts an absolute http or https URL.
