@@ -8,6 +8,7 @@ package containers
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -142,7 +143,11 @@ func NewReader(opts Options) (*Reader, error) {
 	}
 	base := opts.Transport
 	if base == nil {
-		base = remote.DefaultTransport.(*http.Transport).Clone()
+		if t, ok := remote.DefaultTransport.(*http.Transport); ok {
+			base = t.Clone()
+		} else {
+			base = &http.Transport{Proxy: http.ProxyFromEnvironment}
+		}
 	}
 	var auth authn.Authenticator = authn.Anonymous
 	if opts.Token != "" {
@@ -245,9 +250,23 @@ func classify(err error) failure {
 		}
 		return failPermanent
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {
+	var (
+		certErr *tls.CertificateVerificationError
+		dnsErr  *net.DNSError
+		opErr   *net.OpError
+		ne      net.Error
+	)
+	switch {
+	case errors.As(err, &certErr):
+		return failPermanent // a wrong certificate stays wrong
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return failPermanent
+		}
+		return failTransient
+	case errors.As(err, &opErr), errors.As(err, &ne) && ne.Timeout(),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return failTransient
 	}
 	return failPermanent

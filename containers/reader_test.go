@@ -1,10 +1,13 @@
 package containers
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"syscall"
@@ -117,6 +120,10 @@ func TestClassify(t *testing.T) {
 		{"connection reset", fmt.Errorf("read: %w", syscall.ECONNRESET), failTransient},
 		{"unexpected EOF", io.ErrUnexpectedEOF, failTransient},
 		{"digest mismatch", errors.New("manifest digest: does not match"), failPermanent},
+		{"connection refused", &url.Error{Op: "Get", URL: "http://x", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, failTransient},
+		{"unknown host", &url.Error{Op: "Get", URL: "http://x", Err: &net.DNSError{Name: "x", IsNotFound: true}}, failPermanent},
+		{"DNS timeout", &net.DNSError{Name: "x", IsTimeout: true}, failTransient},
+		{"bad certificate", &url.Error{Op: "Get", URL: "https://x", Err: &tls.CertificateVerificationError{Err: errors.New("unknown authority")}}, failPermanent},
 	} {
 		if got := classify(c.err); got != c.want {
 			t.Errorf("%s: classify = %d, want %d", c.name, got, c.want)

@@ -31,8 +31,9 @@ type Stats struct {
 	// Requests is the number of HTTP requests sent, authentication and
 	// retries included.
 	Requests int
-	// ByTag is the number of versions tied to the image they are attached
-	// to by a sha256-<hex> tag alone, without a read.
+	// ByTag is the number of versions whose only tags are cosign
+	// attachment tags (sha256-<hex>.sig, .att, .sbom): tied to the image
+	// they name, when it is among the versions, without a read.
 	ByTag int
 	// NotRead is the number of versions not read because they have no tag
 	// of their own.
