@@ -17,9 +17,9 @@ import (
 	"github.com/pkgretention/retention/internal/clock"
 )
 
-// ErrSecondaryRateLimit: GitHub's secondary rate limit kept refusing a
-// request after the transport waited as told the allowed number of times,
-// or told it to wait longer than RetryOptions.MaxWait. Like
+// ErrSecondaryRateLimit means GitHub's secondary rate limit kept refusing
+// a request after the transport waited as told the allowed number of
+// times, or told it to wait longer than RetryOptions.MaxWait. Like
 // ErrBudgetExhausted it means "stop sending, try again in a later run",
 // not that the request was wrong.
 var ErrSecondaryRateLimit = errors.New("secondary rate limit")
@@ -266,7 +266,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			faults++
 			if !replayable || faults >= t.retry.Attempts {
-				return nil, fmt.Errorf("%d attempts: %w", faults, err)
+				return nil, fmt.Errorf("giving up after %d attempts: %w", faults, err)
 			}
 			if err := t.clock.Sleep(ctx, t.backoff(faults)); err != nil {
 				return nil, err
