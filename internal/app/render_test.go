@@ -76,7 +76,8 @@ func samplePlan() *policy.Plan {
 				Owner: "acme", Type: policy.Npm, Name: "widgets", Visibility: "private", Complete: true,
 				Versions: []policy.VersionPlan{
 					{ID: 22, Name: "2.1.0", CreatedAt: ago(5 * day), UpdatedAt: ago(5 * day), Decision: policy.Keep, Reason: "keep-semver:>=2.0.0"},
-					{ID: 21, Name: "2.1.0-rc.1", CreatedAt: ago(35 * day), UpdatedAt: ago(35 * day), Decision: policy.Delete, Reason: policy.ReasonMaxDeletions, Result: policy.ResultDeferred},
+					{ID: 21, Name: "2.1.0-rc.1", CreatedAt: ago(35 * day), UpdatedAt: ago(35 * day), Decision: policy.Keep, Reason: policy.ReasonMaxDeletions},
+					{ID: 21, Name: "2.0.0-rc.1", CreatedAt: ago(45 * day), UpdatedAt: ago(45 * day), Decision: policy.Delete, Reason: policy.ReasonSelected, Result: policy.ResultDeferred},
 					{ID: 20, Name: "1.0.0", CreatedAt: ago(400 * day), UpdatedAt: ago(400 * day), Decision: policy.Protected, Reason: policy.ReasonLastVersion},
 				},
 			},

@@ -16,42 +16,31 @@ type totals struct {
 	FailedPackages int
 }
 
-// countTotals counts a plan's versions by what happened to them, or, before
-// execution and in a dry run, by what the plan says would happen.
-//
-// TODO(policy): use policy.Plan.Totals once it lands, so that the outputs
-// and the policy agree by construction; keep FailedPackages and the restore
-// counts here if Totals does not report them.
+// countTotals turns the plan's totals (policy.Plan.Totals) into the
+// disjoint counts of the outputs: every version counts once, as deleted
+// (404 included; in a dry run, what would be deleted), protected (by a
+// guard or refused by GitHub), failed, deferred, restored, restore-skipped
+// or kept. A package that failed as a whole counts once in Failed.
 func countTotals(p *policy.Plan) totals {
-	var t totals
+	pt := p.Totals()
+	t := totals{
+		Deleted:        pt.Deleted + pt.AlreadyGone,
+		Protected:      pt.Protected + pt.Refused,
+		Failed:         pt.Failed,
+		Deferred:       pt.Deferred,
+		Restored:       pt.Restored,
+		RestoreSkipped: pt.RestoreSkipped,
+	}
+	notRun := pt.Pending // delete decisions with no result
+	if p.DryRun {
+		t.Deleted += pt.Pending
+		notRun = 0
+	}
+	t.Kept = max(0, pt.Versions-t.Deleted-t.Protected-t.Failed-t.Deferred-t.Restored-t.RestoreSkipped-notRun)
 	for _, pkg := range p.Packages {
 		if packageFailed(pkg) {
 			t.FailedPackages++
 			t.Failed++
-		}
-		for _, v := range pkg.Versions {
-			switch {
-			case v.Result == policy.ResultDeleted || v.Result == policy.ResultAlreadyGone:
-				t.Deleted++
-			case v.Result == policy.ResultProtected:
-				t.Protected++
-			case strings.HasPrefix(v.Result, policy.ResultFailedPrefix):
-				t.Failed++
-			case v.Result == policy.ResultDeferred:
-				t.Deferred++
-			case v.Result == policy.ResultRestored:
-				t.Restored++
-			case v.Result == policy.ResultRestoreSkipped:
-				t.RestoreSkipped++
-			case v.Reason == policy.ReasonMaxDeletions:
-				t.Deferred++
-			case v.Decision == policy.Delete:
-				t.Deleted++
-			case v.Decision == policy.Protected:
-				t.Protected++
-			default:
-				t.Kept++
-			}
 		}
 	}
 	return t
