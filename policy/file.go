@@ -89,6 +89,10 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 		prefix := fmt.Sprintf("rules[%d]", i)
 		values, verrs := ruleValues(deref(n), prefix)
 		errs = append(errs, verrs...)
+		if values == nil {
+			rules = append(rules, Rule{})
+			continue
+		}
 		get := func(name string) (rawValue, bool) {
 			v, ok := values[name]
 			return v, ok
@@ -126,10 +130,12 @@ func ruleValues(n *yaml.Node, prefix string) (map[string]rawValue, []error) {
 			errs = append(errs, fmt.Errorf("%s.%s: given twice", prefix, name))
 			continue
 		}
+		values[name] = rawValue{bad: true} // replaced below when usable
 		switch v.Kind {
 		case yaml.ScalarNode:
 			if v.Tag == "!!null" {
-				continue // "key:" with no value is not given
+				delete(values, name) // "key:" with no value is not given
+				continue
 			}
 			values[name] = rawValue{s: v.Value}
 		case yaml.SequenceNode:

@@ -177,11 +177,11 @@ func scenarioFiles(t *testing.T) []string {
 
 func encodePlan(t *testing.T, p *Plan) []byte {
 	t.Helper()
-	b, err := json.MarshalIndent(p, "", "  ")
+	b, err := p.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(b, '\n')
+	return b
 }
 
 func TestGolden(t *testing.T) {

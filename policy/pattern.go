@@ -189,9 +189,12 @@ func compilePattern(text string) (Pattern, error) {
 		if body == "" {
 			return Pattern{}, fmt.Errorf("%q is an empty regular expression", text)
 		}
+		if _, err := regexp.Compile(body); err != nil {
+			return Pattern{}, fmt.Errorf("%q is not a valid regular expression: %s", text, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
 		re, err := regexp.Compile("^(?:" + body + ")$")
 		if err != nil {
-			return Pattern{}, fmt.Errorf("%q is not a valid regular expression: %s", text, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			return Pattern{}, fmt.Errorf("%q is not a valid regular expression", text)
 		}
 		p.re = re
 		return p, nil
@@ -425,7 +428,7 @@ func (t *globToken) classMatch(r rune) bool {
 }
 
 // MarshalJSON encodes the pattern as the text written.
-func (p Pattern) MarshalJSON() ([]byte, error) { return json.Marshal(p.text) }
+func (p Pattern) MarshalJSON() ([]byte, error) { return marshalJSON(p.text) }
 
 // UnmarshalJSON parses one pattern from a JSON string.
 func (p *Pattern) UnmarshalJSON(b []byte) error {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -133,7 +134,7 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 	if p.Packages == nil {
 		p.Packages = []PackagePlan{}
 	}
-	return json.Marshal(plain(p))
+	return marshalJSON(plain(p))
 }
 
 // MarshalJSON encodes the package plan; a nil version list is written as [].
@@ -142,7 +143,7 @@ func (pp PackagePlan) MarshalJSON() ([]byte, error) {
 	if pp.Versions == nil {
 		pp.Versions = []VersionPlan{}
 	}
-	return json.Marshal(plain(pp))
+	return marshalJSON(plain(pp))
 }
 
 // MarshalJSON encodes the version plan; nil tags are written as [].
@@ -151,7 +152,7 @@ func (v VersionPlan) MarshalJSON() ([]byte, error) {
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
-	return json.Marshal(plain(v))
+	return marshalJSON(plain(v))
 }
 
 // Totals counts the packages and versions of a plan by decision and, once
@@ -334,4 +335,29 @@ func Groups(pp *PackagePlan) []Group {
 		}
 	}
 	return out
+}
+
+// JSON returns the plan file: the plan's JSON encoding, indented, with
+// <, > and & written as they are (not \u003c), and a final newline.
+func (p *Plan) JSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// marshalJSON is json.Marshal without HTML escaping, so that ranges such as
+// <2.0.0 read as written in plan files.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

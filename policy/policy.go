@@ -161,6 +161,8 @@ type rawValue struct {
 	s      string
 	list   []string
 	isList bool
+	// bad marks a value already reported as unusable (a YAML mapping, say).
+	bad bool
 }
 
 // parseRule validates one rule. get returns an input's value and whether it
@@ -172,7 +174,7 @@ func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner stri
 	}
 	scalar := func(name string) string {
 		v, ok := get(name)
-		if !ok {
+		if !ok || v.bad {
 			return ""
 		}
 		if v.isList {
@@ -183,7 +185,7 @@ func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner stri
 	}
 	pieces := func(name string) []string {
 		v, ok := get(name)
-		if !ok {
+		if !ok || v.bad {
 			return nil
 		}
 		texts := []string{v.s}
@@ -241,8 +243,9 @@ func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner stri
 			m.exclude = append(m.exclude, exc)
 		}
 	}
+	pv, _ := get("packages")
 	switch {
-	case len(r.Packages) == 0 && len(errs) == 0:
+	case len(r.Packages) == 0 && len(errs) == 0 && !pv.bad:
 		fail("packages", "no package given; name one or more packages or glob patterns, e.g. app or app-*")
 	case len(r.Packages) > 0 && len(m.include) == 0:
 		fail("packages", "only exclusions given; name the packages to include too, e.g. * and !legacy")
@@ -520,7 +523,7 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 			j.OlderThan = r.olderThanText
 		}
 	}
-	return json.Marshal(j)
+	return marshalJSON(j)
 }
 
 // UnmarshalJSON reads a rule written by MarshalJSON and validates it as
@@ -578,7 +581,7 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 	if rules == nil {
 		rules = []Rule{}
 	}
-	return json.Marshal(policyJSON{Rules: rules, MaxDeletions: p.MaxDeletions, DryRun: p.DryRun})
+	return marshalJSON(policyJSON{Rules: rules, MaxDeletions: p.MaxDeletions, DryRun: p.DryRun})
 }
 
 // UnmarshalJSON reads a policy written by MarshalJSON, validating every

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -44,6 +45,9 @@ func ParseRange(s string) (r *Range, err error) {
 	}()
 	c, err := semver.NewConstraint(s)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "improper constraint") {
+			return nil, fmt.Errorf("%q is not a valid range", s)
+		}
 		return nil, fmt.Errorf("%q is not a valid range: %v", s, err)
 	}
 	return &Range{text: s, c: c}, nil
@@ -87,7 +91,7 @@ func parseLabelVersion(label string) *semver.Version {
 }
 
 // MarshalJSON encodes the range as the text written.
-func (r *Range) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+func (r *Range) MarshalJSON() ([]byte, error) { return marshalJSON(r.String()) }
 
 // UnmarshalJSON parses a range from a JSON string.
 func (r *Range) UnmarshalJSON(b []byte) error {
