@@ -1,0 +1,212 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/fakegh"
+)
+
+// badInputs gives every input a bad value (files are made in dir).
+func badInputs(t *testing.T, dir string) []struct{ name, input, value string } {
+	t.Helper()
+	notPlan := filepath.Join(dir, "not-a-plan.json")
+	if err := os.WriteFile(notPlan, []byte(`{"hello": "world"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badPolicy := filepath.Join(dir, "policy.yml")
+	if err := os.WriteFile(badPolicy, []byte("rules:\n  - packages: app\n    keep-latset: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []struct{ name, input, value string }{
+		{"package-type unknown", inPackageType, "gem"},
+		{"tag-state unknown", inTagState, "both"},
+		{"delete-tags bad regex", inDeleteTags, "/(/"},
+		{"delete-semver not a range", inDeleteSemver, "two point oh"},
+		{"keep-latest negative", inKeepLatest, "-1"},
+		{"keep-latest not a number", inKeepLatest, "ten"},
+		{"older-than bad unit", inOlderThan, "3x"},
+		{"age-basis unknown", inAgeBasis, "modified"},
+		{"keep-tags bad regex", inKeepTags, "/[/"},
+		{"keep-semver not a range", inKeepSemver, ">>1"},
+		{"max-deletions not a number", inMaxDeletions, "many"},
+		{"max-deletes-per-minute zero", inMaxDeletesPerMinute, "0"},
+		{"max-deletes-per-minute too high", inMaxDeletesPerMinute, "5000"},
+		{"max-deletes-per-minute not a number", inMaxDeletesPerMinute, "fast"},
+		{"dry-run not a boolean", inDryRun, "yes"},
+		{"verify not a boolean", inVerify, "maybe"},
+		{"policy-file missing", inPolicyFile, filepath.Join(dir, "missing.yml")},
+		{"policy-file with an unknown key", inPolicyFile, badPolicy},
+		{"registry-url not a URL", inRegistryURL, "ghcr.io"},
+		{"registry-url not http", inRegistryURL, "ftp://ghcr.io"},
+		{"restore-from missing", inRestoreFrom, filepath.Join(dir, "missing.json")},
+		{"restore-from not a plan", inRestoreFrom, notPlan},
+	}
+}
+
+// goodRule is a valid rule; a bad value of one input replaces its part.
+var goodRule = map[string]string{inPackages: "widgets", inPackageType: "npm", inOlderThan: "30d"}
+
+func TestActionBadInputs(t *testing.T) {
+	gh := fakegh.New(fakegh.WithToken(testToken))
+	seedWidgets(gh, clock.Real{}.Now())
+	srv := newCountingServer(t, gh)
+	dir := t.TempDir()
+
+	cases := badInputs(t, dir)
+	cases = append(cases, struct{ name, input, value string }{"token empty", inToken, ""})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := map[string]string{}
+			switch tc.input {
+			case inPolicyFile, inRestoreFrom:
+				// Alone: beside rule inputs they are refused for that reason.
+			default:
+				for k, v := range goodRule {
+					inputs[k] = v
+				}
+			}
+			inputs[tc.input] = tc.value
+			r := newRunner(t, srv.URL, inputs)
+			if tc.input == inToken {
+				r.env["INPUT_TOKEN"] = ""
+			}
+			before := srv.n.Load()
+			r.stdout.Reset()
+			ctx := context.Background()
+			r.code = Main(ctx, nil, func(k string) string { return r.env[k] }, &r.stdout, &r.stderr)
+			out := r.stdout.String() + r.stderr.String()
+			if r.code != ExitInvalid {
+				t.Errorf("exit %d, want %d\n%s", r.code, ExitInvalid, out)
+			}
+			if !strings.Contains(out, "::error::"+tc.input) {
+				t.Errorf("no ::error:: annotation naming %s:\n%s", tc.input, out)
+			}
+			if tc.value != "" && tc.input != inPolicyFile && tc.input != inRestoreFrom && !strings.Contains(out, tc.value) {
+				t.Errorf("the message does not quote the bad value %q:\n%s", tc.value, out)
+			}
+			if n := srv.n.Load() - before; n != 0 {
+				t.Errorf("%d requests reached the API after an input error", n)
+			}
+			if b, _ := os.ReadFile(r.output); len(b) != 0 {
+				t.Errorf("outputs were set after an input error: %q", b)
+			}
+		})
+	}
+}
+
+func TestActionReportsEveryBadInputAtOnce(t *testing.T) {
+	srv := newCountingServer(t, fakegh.New())
+	inputs := map[string]string{inPackages: "widgets"}
+	bad := map[string]string{
+		inPackageType: "gem", inTagState: "both", inKeepLatest: "-1", inOlderThan: "3x",
+		inDryRun: "yes", inMaxDeletesPerMinute: "0", inRegistryURL: "ghcr.io", inVerify: "maybe",
+	}
+	for k, v := range bad {
+		inputs[k] = v
+	}
+	r := newRunner(t, srv.URL, inputs)
+	r.code = Main(context.Background(), nil, func(k string) string { return r.env[k] }, &r.stdout, &r.stderr)
+	if r.code != ExitInvalid {
+		t.Fatalf("exit %d, want 2", r.code)
+	}
+	for name := range bad {
+		if !strings.Contains(r.stdout.String(), "::error::"+name) {
+			t.Errorf("%s not reported:\n%s", name, r.stdout.String())
+		}
+	}
+	if n := srv.n.Load(); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+func TestActionRestoreFromExclusive(t *testing.T) {
+	srv := newCountingServer(t, fakegh.New())
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(plan, []byte(`{"packages":[],"policy":null,"started_at":"2026-11-20T03:17:00Z","dry_run":false}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, srv.URL, map[string]string{inRestoreFrom: plan, inPackages: "app", inKeepLatest: "3"})
+	r.code = Main(context.Background(), nil, func(k string) string { return r.env[k] }, &r.stdout, &r.stderr)
+	if r.code != ExitInvalid || !strings.Contains(r.stdout.String(), "::error::restore-from: cannot be combined with packages, keep-latest") {
+		t.Errorf("exit %d:\n%s", r.code, r.stdout.String())
+	}
+	if n := srv.n.Load(); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+// cli runs the command line with env and returns the exit code and output.
+func cli(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := mainWith(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr, deps{clock: clock.Real{}})
+	return code, stdout.String(), stderr.String()
+}
+
+func TestCLIBadInputs(t *testing.T) {
+	gh := fakegh.New(fakegh.WithToken(testToken))
+	srv := newCountingServer(t, gh)
+	env := map[string]string{"GITHUB_API_URL": srv.URL, "GITHUB_TOKEN": testToken, "GITHUB_REPOSITORY_OWNER": "acme"}
+	dir := t.TempDir()
+
+	for _, tc := range badInputs(t, dir) {
+		t.Run(tc.name, func(t *testing.T) {
+			var args []string
+			if tc.input != inPolicyFile && tc.input != inRestoreFrom {
+				for _, k := range []string{inPackages, inPackageType, inOlderThan} {
+					if k != tc.input {
+						args = append(args, "--"+k, goodRule[k])
+					}
+				}
+			}
+			args = append(args, "--"+tc.input+"="+tc.value)
+			code, stdout, stderr := cli(t, env, args...)
+			if code != ExitInvalid {
+				t.Errorf("exit %d, want 2\n%s%s", code, stdout, stderr)
+			}
+			if !strings.Contains(stderr, "retention: "+tc.input) {
+				t.Errorf("no message naming %s:\n%s", tc.input, stderr)
+			}
+			if n := srv.n.Load(); n != 0 {
+				t.Errorf("%d requests reached the API", n)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unknown flag", []string{"--packages", "app", "--keep-newest", "3"}, env, "--keep-newest: unknown flag"},
+		{"flag without value", []string{"--packages", "app", "--keep-latest"}, env, "keep-latest: needs a value"},
+		{"input given twice", []string{"--packages", "app", "--keep-latest", "1", "--keep-latest", "2"}, env, "keep-latest: given twice"},
+		{"boolean with a separate value", []string{"--packages", "app", "--dry-run", "false"}, env, `unexpected argument "false"`},
+		{"token as a flag", []string{"--packages", "app", "--token=" + testToken}, env, "token: not a flag; export GITHUB_TOKEN"},
+		{"no token", []string{"--packages", "app"}, map[string]string{"GITHUB_API_URL": srv.URL}, "token: no token given"},
+		{"bad API URL", []string{"--packages", "app"}, map[string]string{"GITHUB_API_URL": "api.github.com", "GITHUB_TOKEN": testToken}, "GITHUB_API_URL:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, tc.env, tc.args...)
+			if code != ExitInvalid {
+				t.Errorf("exit %d, want 2\n%s%s", code, stdout, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr)
+			}
+			if strings.Contains(stdout+stderr, testToken) {
+				t.Errorf("the token was printed")
+			}
+			if n := srv.n.Load(); n != 0 {
+				t.Errorf("%d requests reached the API", n)
+			}
+		})
+	}
+}
