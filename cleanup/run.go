@@ -2,8 +2,13 @@ package cleanup
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/policy"
@@ -28,35 +33,284 @@ type Config struct {
 	// version is its own root).
 	Containers Containers
 	Clock      clock.Clock
-	// DeletesPerMinute paces DELETE requests (evenly spaced, serial).
+	// DeletesPerMinute paces DELETE (and restore) requests: serial, each
+	// starting 60s/DeletesPerMinute after the previous one started.
 	DeletesPerMinute int
 	// Verify runs the post-run check on touched container packages after a
 	// real run.
 	Verify bool
 	Log    Logger
-	// ProgressEvery is the interval of progress lines on long runs.
+	// ProgressEvery is the interval of progress lines on long runs
+	// (default 10 s).
 	ProgressEvery time.Duration
+	// PackageConcurrency bounds how many packages are listed at once
+	// (default 4); pages within a package are bounded by the API client.
+	PackageConcurrency int
 }
 
 // Containers is what a run needs from the container registry.
 type Containers interface {
+	// Structure reads which versions of a container package belong to
+	// which (index children, signatures, attestations).
 	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, error)
+	// Verify checks that every kept tag still resolves and every child of
+	// each kept index still exists, and returns the problems found.
 	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error)
 }
 
-// DefaultDeletesPerMinute is the default pacing of DELETE requests.
+// DefaultDeletesPerMinute is the default pacing of DELETE requests: one a
+// second, GitHub's advice for mutating requests and well under the
+// secondary limit of about 180 DELETEs a minute (900 points, 5 each).
 const DefaultDeletesPerMinute = 60
+
+func (c *Config) defaults() {
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.DeletesPerMinute <= 0 {
+		c.DeletesPerMinute = DefaultDeletesPerMinute
+	}
+	if c.Log == nil {
+		c.Log = nopLogger{}
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 10 * time.Second
+	}
+	if c.PackageConcurrency <= 0 {
+		c.PackageConcurrency = 4
+	}
+}
 
 // Run lists, plans and executes (or dry-runs) the policy. The returned plan
 // carries every decision and, after a real run, every result. The error is
-// non-nil only when the run could not go on at all (context cancelled);
-// failures of single packages or versions are recorded in the plan.
+// non-nil only when the run could not go on at all (context cancelled); the
+// plan is returned then too, with what was not done marked deferred.
+// Failures of single packages or versions are recorded in the plan.
 func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
-	return nil, errors.New("not implemented")
+	cfg.defaults()
+	now := cfg.Clock.Now()
+	prog := newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery)
+
+	inputs, pkgs, err := inventory(ctx, cfg, prog, now)
+	if err != nil {
+		return nil, err
+	}
+	plan := policy.Build(cfg.Policy, inputs, now)
+	if plan == nil {
+		return nil, fmt.Errorf("policy produced no plan")
+	}
+	for _, pp := range plan.Packages {
+		if !pp.Complete {
+			cfg.Log.Errorf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
+		}
+	}
+	if cfg.Policy.DryRun {
+		logPlan(cfg.Log, plan)
+		return plan, nil
+	}
+	ex := newExecutor(cfg, prog, pkgs)
+	err = ex.execute(ctx, plan)
+	if err == nil && cfg.Verify && cfg.Containers != nil {
+		verify(ctx, cfg, plan)
+	}
+	return plan, err
 }
 
-// Restore restores every version the plan's run deleted, members before
-// their roots, and returns the plan with restore results.
-func Restore(ctx context.Context, cfg Config, from *policy.Plan) (*policy.Plan, error) {
-	return nil, errors.New("not implemented")
+// target is one (owner, package type) pair some rule covers.
+type target struct {
+	owner string
+	typ   policy.PackageType
 }
+
+// inventory finds the owners and packages the policy covers and lists
+// every version of every package, building the planner's input. The map
+// it returns takes a package's key to the Package the API knows.
+func inventory(ctx context.Context, cfg Config, prog *progress, now time.Time) ([]policy.PackageInput, map[string]Package, error) {
+	var targets []target
+	seen := map[target]bool{}
+	for _, r := range cfg.Policy.Rules {
+		t := target{r.Owner, r.PackageType}
+		if !seen[t] {
+			seen[t] = true
+			targets = append(targets, t)
+		}
+	}
+
+	owners := map[string]Owner{}
+	ownerErr := map[string]error{}
+	for _, t := range targets {
+		if _, done := owners[t.owner]; done || ownerErr[t.owner] != nil {
+			continue
+		}
+		o, err := cfg.API.LookupOwner(ctx, t.owner)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			ownerErr[t.owner] = err
+			continue
+		}
+		owners[t.owner] = o
+	}
+
+	var inputs []policy.PackageInput
+	var selected []Package
+	for _, t := range targets {
+		if err := ownerErr[t.owner]; err != nil {
+			inputs = append(inputs, failedInput(t.owner, t.typ, strings.Join(patternsFor(cfg.Policy, t), ","), err))
+			continue
+		}
+		all, err := cfg.API.ListPackages(ctx, owners[t.owner], t.typ)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			inputs = append(inputs, failedInput(t.owner, t.typ, strings.Join(patternsFor(cfg.Policy, t), ","), fmt.Errorf("list %s packages of %s: %w", t.typ, t.owner, err)))
+			continue
+		}
+		found := map[string]bool{}
+		for _, p := range all {
+			found[p.Name] = true
+			if covered(cfg.Policy, t.owner, t.typ, p.Name) {
+				selected = append(selected, p)
+			}
+		}
+		for _, name := range literalNames(cfg.Policy, t) {
+			if !found[name] {
+				inputs = append(inputs, failedInput(t.owner, t.typ, name, fmt.Errorf("%s package %q of %s not found (or the token cannot see it)", t.typ, name, t.owner)))
+			}
+		}
+	}
+
+	listed := make([]policy.PackageInput, len(selected))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cfg.PackageConcurrency)
+	var mu sync.Mutex
+	for i, p := range selected {
+		g.Go(func() error {
+			in := listPackage(gctx, cfg, p, now)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			mu.Lock()
+			listed[i] = in
+			mu.Unlock()
+			prog.listed(len(in.Versions))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	inputs = append(inputs, listed...)
+
+	pkgs := make(map[string]Package, len(selected))
+	for _, p := range selected {
+		pkgs[packageKey(p.Owner.Login, p.Type, p.Name)] = p
+	}
+	return inputs, pkgs, nil
+}
+
+// listPackage lists one package and, for containers whose plan could
+// delete something, reads its structure from the registry.
+func listPackage(ctx context.Context, cfg Config, p Package, now time.Time) policy.PackageInput {
+	in := policy.PackageInput{
+		Owner:      p.Owner.Login,
+		Type:       p.Type,
+		Name:       p.Name,
+		Visibility: p.Visibility,
+		Complete:   true,
+	}
+	versions, err := cfg.API.ListVersions(ctx, p, "active")
+	if err != nil {
+		in.Complete = false
+		in.Error = fmt.Sprintf("listing incomplete, nothing deleted: %v", err)
+		return in
+	}
+	in.Versions = versions
+	if p.Type != policy.Container || cfg.Containers == nil || !mayDelete(cfg.Policy, in, now) {
+		return in
+	}
+	st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions)
+	if err != nil {
+		in.Complete = false
+		in.Versions = nil
+		in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+		return in
+	}
+	in.Structure = st
+	return in
+}
+
+// mayDelete plans the package as if no version belonged to another: the
+// structure can only turn deletions into keeps, never the reverse, so a
+// package that deletes nothing this way needs no registry reads.
+func mayDelete(p *policy.Policy, in policy.PackageInput, now time.Time) bool {
+	prelim := *p
+	prelim.MaxDeletions = 0
+	plan := policy.Build(&prelim, []policy.PackageInput{in}, now)
+	if plan == nil {
+		return true
+	}
+	for _, pp := range plan.Packages {
+		for _, v := range pp.Versions {
+			if v.Decision == policy.Delete {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func failedInput(owner string, typ policy.PackageType, name string, err error) policy.PackageInput {
+	return policy.PackageInput{Owner: owner, Type: typ, Name: name, Complete: false, Error: err.Error()}
+}
+
+func covered(p *policy.Policy, owner string, typ policy.PackageType, name string) bool {
+	for i := range p.Rules {
+		if p.Rules[i].Covers(owner, typ, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func patternsFor(p *policy.Policy, t target) []string {
+	var out []string
+	for _, r := range p.Rules {
+		if r.Owner == t.owner && r.PackageType == t.typ {
+			out = append(out, r.Packages...)
+		}
+	}
+	return out
+}
+
+// literalNames returns the package names the rules of t name without any
+// pattern syntax: each must exist.
+func literalNames(p *policy.Policy, t target) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, pat := range patternsFor(p, t) {
+		if strings.HasPrefix(pat, "!") || strings.ContainsAny(pat, "*?[") || (strings.HasPrefix(pat, "/") && strings.HasSuffix(pat, "/") && len(pat) > 1) {
+			continue
+		}
+		if !seen[pat] {
+			seen[pat] = true
+			out = append(out, pat)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func packageKey(owner string, typ policy.PackageType, name string) string {
+	return owner + "\x00" + string(typ) + "\x00" + name
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Infof(string, ...any)    {}
+func (nopLogger) Warningf(string, ...any) {}
+func (nopLogger) Errorf(string, ...any)   {}
+func (nopLogger) Group(string)            {}
+func (nopLogger) EndGroup()               {}

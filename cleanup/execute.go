@@ -1,0 +1,325 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pkgretention/retention/policy"
+)
+
+// executor carries out a plan's deletions: one request at a time, evenly
+// paced, roots before their members, oldest images first, within the
+// primary rate-limit budget.
+type executor struct {
+	cfg      Config
+	prog     *progress
+	pkgs     map[string]Package
+	interval time.Duration
+	last     time.Time // start of the previous mutating request
+	sent     bool
+}
+
+func newExecutor(cfg Config, prog *progress, pkgs map[string]Package) *executor {
+	return &executor{
+		cfg:      cfg,
+		prog:     prog,
+		pkgs:     pkgs,
+		interval: time.Minute / time.Duration(cfg.DeletesPerMinute),
+	}
+}
+
+// budgetReserve is what a run keeps of the primary budget for retries and
+// the requests after it: it never spends the last of it.
+func budgetReserve(remaining int) int {
+	r := remaining / 50
+	if r < 10 {
+		r = 10
+	}
+	return r
+}
+
+// group is one image (or one version, outside containers): a root planned
+// for deletion and the members that go with it.
+type group struct {
+	pkg     *policy.PackagePlan
+	root    int   // index into pkg.Versions
+	members []int // in deletion order: parents before children
+}
+
+func (g group) size() int { return 1 + len(g.members) }
+
+// deletionGroups splits a package's delete decisions into groups, oldest
+// root first. A member referenced by several deleted roots belongs to the
+// group of the newest of them, so it is deleted only after all of them.
+func deletionGroups(pp *policy.PackagePlan) []group {
+	idx := make(map[string]int, len(pp.Versions))
+	for i, v := range pp.Versions {
+		idx[v.Name] = i
+	}
+	children := map[int][]int{}
+	var roots []int
+	for i, v := range pp.Versions {
+		if v.Decision != policy.Delete {
+			continue
+		}
+		hasDeleteParent := false
+		for _, d := range v.Parents {
+			if j, ok := idx[d]; ok && pp.Versions[j].Decision == policy.Delete {
+				children[j] = append(children[j], i)
+				hasDeleteParent = true
+			}
+		}
+		if !hasDeleteParent {
+			roots = append(roots, i)
+		}
+	}
+	// Plan order is newest first: the oldest root is the last.
+	sort.SliceStable(roots, func(a, b int) bool { return roots[a] > roots[b] })
+
+	owner := map[int]int{} // member -> group number
+	for gi, r := range roots {
+		stack := append([]int(nil), children[r]...)
+		for len(stack) > 0 {
+			m := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if owner[m] == gi+1 {
+				continue
+			}
+			owner[m] = gi + 1
+			stack = append(stack, children[m]...)
+		}
+	}
+	groups := make([]group, len(roots))
+	for gi, r := range roots {
+		groups[gi] = group{pkg: pp, root: r}
+	}
+	// Members in breadth-first order from their root, so that parents
+	// come before children.
+	for gi, r := range roots {
+		queue := append([]int(nil), children[r]...)
+		seen := map[int]bool{}
+		for len(queue) > 0 {
+			m := queue[0]
+			queue = queue[1:]
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			if owner[m] == gi+1 {
+				groups[gi].members = append(groups[gi].members, m)
+			}
+			queue = append(queue, children[m]...)
+		}
+	}
+	return groups
+}
+
+func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
+	var all []group
+	perPkg := make([][]group, len(plan.Packages))
+	for i := range plan.Packages {
+		pp := &plan.Packages[i]
+		if !pp.Complete {
+			continue
+		}
+		perPkg[i] = deletionGroups(pp)
+		all = append(all, perPkg[i]...)
+	}
+	needed := 0
+	for _, g := range all {
+		needed += g.size()
+	}
+	ex.prog.planned(needed, ex.interval)
+
+	// Budget: when the primary rate limit will not cover the plan, delete
+	// the oldest images that fit and defer the rest to the next run.
+	deferred := map[*policy.VersionPlan]bool{}
+	if b := ex.cfg.API.Budget(); b.Known && needed > 0 {
+		avail := b.Remaining - budgetReserve(b.Remaining)
+		if avail < needed {
+			sort.SliceStable(all, func(a, c int) bool {
+				va, vc := all[a].pkg.Versions[all[a].root], all[c].pkg.Versions[all[c].root]
+				if !va.UpdatedAt.Equal(vc.UpdatedAt) {
+					return va.UpdatedAt.Before(vc.UpdatedAt)
+				}
+				return va.ID < vc.ID
+			})
+			used, full := 0, false
+			for _, g := range all {
+				if !full && used+g.size() <= avail {
+					used += g.size()
+					continue
+				}
+				full = true
+				deferred[&g.pkg.Versions[g.root]] = true
+			}
+			ex.cfg.Log.Warningf("the rate-limit budget (%d requests left until %s) does not cover the %d planned deletions: deleting %d, the oldest, and deferring the rest to the next run",
+				b.Remaining, b.Reset.UTC().Format(time.RFC3339), needed, used)
+		}
+	}
+
+	stopped := false // budget spent or context done: defer everything left
+	var stopErr error
+	for i := range plan.Packages {
+		pp := &plan.Packages[i]
+		if len(perPkg[i]) == 0 {
+			continue
+		}
+		p, ok := ex.pkgs[packageKey(pp.Owner, pp.Type, pp.Name)]
+		if !ok {
+			return fmt.Errorf("plan names %s package %q of %s that was not listed", pp.Type, pp.Name, pp.Owner)
+		}
+		ex.cfg.Log.Group(fmt.Sprintf("%s %s/%s", pp.Type, pp.Owner, pp.Name))
+		for _, g := range perPkg[i] {
+			if stopped || deferred[&pp.Versions[g.root]] {
+				markGroup(g, policy.ResultDeferred)
+				continue
+			}
+			if err := ex.deleteGroup(ctx, p, g); err != nil {
+				stopped, stopErr = true, err
+				markGroup(g, policy.ResultDeferred)
+			}
+		}
+		ex.cfg.Log.EndGroup()
+	}
+	if errors.Is(stopErr, ErrBudgetExhausted) {
+		ex.cfg.Log.Warningf("the primary rate limit is spent: the remaining deletions are deferred to the next run")
+		return nil
+	}
+	return stopErr
+}
+
+// markGroup sets result on every version of the group that has none yet.
+func markGroup(g group, result string) {
+	set := func(i int) {
+		if g.pkg.Versions[i].Result == "" {
+			g.pkg.Versions[i].Result = result
+		}
+	}
+	set(g.root)
+	for _, m := range g.members {
+		set(m)
+	}
+}
+
+// deleteGroup deletes a root, then each member whose parents are all gone.
+// It returns an error only when the run must stop (budget spent, context
+// done); everything else is recorded in the versions' results.
+func (ex *executor) deleteGroup(ctx context.Context, p Package, g group) error {
+	vs := g.pkg.Versions
+	if err := ex.deleteOne(ctx, p, &vs[g.root]); err != nil {
+		return err
+	}
+	byName := make(map[string]*policy.VersionPlan, len(vs))
+	for i := range vs {
+		byName[vs[i].Name] = &vs[i]
+	}
+	for _, m := range g.members {
+		v := &vs[m]
+		if r := parentsBlock(v, byName); r != "" {
+			v.Result = r
+			continue
+		}
+		if err := ex.deleteOne(ctx, p, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parentsBlock returns the result a member gets when one of its parents
+// planned for deletion is still there: protected if that parent is
+// protected (deleting the member would break a protected image), deferred
+// otherwise. It returns "" when the member may go.
+func parentsBlock(v *policy.VersionPlan, byName map[string]*policy.VersionPlan) string {
+	block := ""
+	for _, d := range v.Parents {
+		p := byName[d]
+		if p == nil || p.Decision != policy.Delete {
+			continue
+		}
+		switch p.Result {
+		case policy.ResultDeleted, policy.ResultAlreadyGone:
+		case policy.ResultProtected:
+			return policy.ResultProtected
+		default:
+			block = policy.ResultDeferred
+		}
+	}
+	return block
+}
+
+// deleteOne sends one paced DELETE and records its result.
+func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionPlan) error {
+	if err := ex.pace(ctx); err != nil {
+		return err
+	}
+	err := ex.cfg.API.DeleteVersion(ctx, p, v.ID)
+	label := describe(v)
+	switch {
+	case err == nil:
+		v.Result = policy.ResultDeleted
+		ex.cfg.Log.Infof("deleted %s (%s)", label, v.Reason)
+	case errors.Is(err, ErrAlreadyGone):
+		v.Result = policy.ResultAlreadyGone
+		ex.cfg.Log.Infof("already gone: %s", label)
+	case errors.Is(err, ErrDownloadRule):
+		v.Result = policy.ResultProtected
+		ex.cfg.Log.Infof("protected by GitHub's 5,000-download rule: %s", label)
+	case errors.Is(err, ErrBudgetExhausted):
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		v.Result = policy.ResultFailedPrefix + err.Error()
+		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v", label, p.Type, p.Owner.Login, p.Name, err)
+	}
+	ex.prog.deleted()
+	return nil
+}
+
+// pace waits until one interval has passed since the previous mutating
+// request started, so requests are evenly spaced with no bursts.
+func (ex *executor) pace(ctx context.Context) error {
+	now := ex.cfg.Clock.Now()
+	if ex.sent {
+		if wait := ex.last.Add(ex.interval).Sub(now); wait > 0 {
+			if err := ex.cfg.Clock.Sleep(ctx, wait); err != nil {
+				return err
+			}
+			now = ex.cfg.Clock.Now()
+		}
+	}
+	ex.sent, ex.last = true, now
+	return ctx.Err()
+}
+
+// describe names a version in a log line: id, name and tags.
+func describe(v *policy.VersionPlan) string {
+	s := fmt.Sprintf("version %d %s", v.ID, v.Name)
+	if len(v.Tags) > 0 {
+		s += " [" + strings.Join(v.Tags, ", ") + "]"
+	}
+	return s
+}
+
+// logPlan writes a dry run's decisions, grouped per package.
+func logPlan(log Logger, plan *policy.Plan) {
+	for _, pp := range plan.Packages {
+		if !pp.Complete {
+			continue
+		}
+		log.Group(fmt.Sprintf("%s %s/%s", pp.Type, pp.Owner, pp.Name))
+		for i := range pp.Versions {
+			v := &pp.Versions[i]
+			if v.Decision == policy.Delete {
+				log.Infof("would delete %s (%s)", describe(v), v.Reason)
+			}
+		}
+		log.EndGroup()
+	}
+}
