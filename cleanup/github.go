@@ -62,7 +62,7 @@ type GitHubOptions struct {
 	Clock clock.Clock
 	// ListConcurrency bounds the list pages in flight across the whole
 	// client, however many packages are listed at once (default
-	// DefaultListConcurrency).
+	// DefaultListConcurrency, at most 50).
 	ListConcurrency int
 	// Retry tunes retries and waits (see RetryOptions for the defaults).
 	Retry RetryOptions
@@ -103,6 +103,7 @@ func NewGitHub(opts GitHubOptions) (*GitHub, error) {
 	if conc <= 0 {
 		conc = DefaultListConcurrency
 	}
+	conc = min(conc, 50) // GitHub allows 100 concurrent requests per token, shared
 	rt := opts.Transport
 	if rt == nil {
 		rt = DefaultBaseTransport(conc)
