@@ -21,6 +21,10 @@ type executor struct {
 	interval time.Duration
 	last     time.Time // start of the previous mutating request
 	sent     bool
+	// denied holds, per package, the permission error that refused a
+	// deletion: the package's other deletions are not sent, they would be
+	// refused the same way.
+	denied map[string]error
 }
 
 func newExecutor(cfg Config, prog *progress, pkgs map[string]Package) *executor {
@@ -29,6 +33,7 @@ func newExecutor(cfg Config, prog *progress, pkgs map[string]Package) *executor 
 		prog:     prog,
 		pkgs:     pkgs,
 		interval: time.Minute / time.Duration(cfg.DeletesPerMinute),
+		denied:   map[string]error{},
 	}
 }
 
@@ -186,8 +191,12 @@ func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
 		}
 		ex.cfg.Log.EndGroup()
 	}
-	if errors.Is(stopErr, ErrBudgetExhausted) {
+	switch {
+	case errors.Is(stopErr, ErrBudgetExhausted):
 		ex.cfg.Log.Warningf("the primary rate limit is spent: the remaining deletions are deferred to the next run")
+		return nil
+	case errors.Is(stopErr, ErrSecondaryRateLimit):
+		ex.cfg.Log.Warningf("GitHub's secondary rate limit kept refusing deletions (%v): the remaining deletions are deferred to the next run", stopErr)
 		return nil
 	}
 	return stopErr
@@ -255,12 +264,21 @@ func parentsBlock(v *policy.VersionPlan, byName map[string]*policy.VersionPlan) 
 
 // deleteOne sends one paced DELETE and records its result.
 func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionPlan) error {
+	key := packageKey(p.Owner.Login, p.Type, p.Name)
+	if err := ex.denied[key]; err != nil {
+		v.Result = policy.ResultFailedPrefix + err.Error()
+		return nil
+	}
 	if err := ex.pace(ctx); err != nil {
 		return err
 	}
 	err := ex.cfg.API.DeleteVersion(ctx, p, v.ID)
 	label := describe(v)
 	switch {
+	case errors.Is(err, ErrNoPermission):
+		ex.denied[key] = err
+		v.Result = policy.ResultFailedPrefix + err.Error()
+		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v (the package's other deletions are not sent)", label, p.Type, p.Owner.Login, p.Name, err)
 	case err == nil:
 		v.Result = policy.ResultDeleted
 		ex.cfg.Log.Infof("deleted %s (%s)", label, v.Reason)
@@ -270,7 +288,7 @@ func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionP
 	case errors.Is(err, ErrDownloadRule):
 		v.Result = policy.ResultProtected
 		ex.cfg.Log.Infof("protected by GitHub's 5,000-download rule: %s", label)
-	case errors.Is(err, ErrBudgetExhausted):
+	case errors.Is(err, ErrBudgetExhausted), errors.Is(err, ErrSecondaryRateLimit):
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()

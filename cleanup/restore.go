@@ -49,7 +49,8 @@ func Restore(ctx context.Context, cfg Config, from *policy.Plan) (*policy.Plan, 
 		err := restorePackage(ctx, cfg, ex, owners, pp, stopped)
 		cfg.Log.EndGroup()
 		if err != nil {
-			if errors.Is(err, ErrBudgetExhausted) {
+			if errors.Is(err, ErrBudgetExhausted) || errors.Is(err, ErrSecondaryRateLimit) {
+				cfg.Log.Warningf("rate limit: the remaining restores are deferred (%v)", err)
 				stopped = true
 				continue
 			}
@@ -118,7 +119,7 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 		case err == nil:
 			v.Result = policy.ResultRestored
 			cfg.Log.Infof("restored %s", describe(v))
-		case errors.Is(err, ErrBudgetExhausted):
+		case errors.Is(err, ErrBudgetExhausted), errors.Is(err, ErrSecondaryRateLimit):
 			setAll(policy.ResultDeferred)
 			return err
 		case ctx.Err() != nil:
