@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -254,6 +255,11 @@ func (d *demoEnv) settings(execute bool) (*settings, error) {
 // with the fake API and registry on loopback and a simulated clock (the
 // pacing of deletions takes no real time). Dry run unless --execute.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runDemoIn(ctx, args, stdout, stderr, os.TempDir())
+}
+
+// runDemoIn is runDemo writing its plan and summary files to dir.
+func runDemoIn(ctx context.Context, args []string, stdout, stderr io.Writer, dir string) int {
 	_, opts, err := parseCLI(args, true)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, demoHelp)
@@ -291,7 +297,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	before := len(env.gh.Active(demoOwner, "container", "app"))
-	code, rep := report(ctx, s, deps{clock: env.clock}, cliOptions{json: opts.json}, stdout, stderr, newTextLogger(stderr))
+	planFile := filepath.Join(dir, planFileName(demoNow))
+	code, rep := report(ctx, s, deps{clock: env.clock}, cliOptions{json: opts.json, planFile: planFile}, stdout, stderr, newTextLogger(stderr))
 	if rep == nil || opts.json {
 		return code
 	}
