@@ -1,0 +1,321 @@
+package cleanup_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/containers"
+	"github.com/pkgretention/retention/internal/fakegh"
+	"github.com/pkgretention/retention/internal/fakeregistry"
+	"github.com/pkgretention/retention/policy"
+)
+
+// registryWorld is a world with a real OCI registry (ghcr's token flow)
+// holding the manifests of one container package, acme/app, whose
+// versions the fake API lists with the same digests and tags. Deleting a
+// version through the API deletes its manifest, as on ghcr.io.
+type registryWorld struct {
+	*world
+	reg     *fakeregistry.Registry
+	repo    string
+	created map[string]time.Time
+	reader  *containers.Reader
+	// pushed by role, for assertions
+	releases []fakeregistry.Pushed // tagged multi-arch indexes, oldest first
+	sigs     map[string]fakeregistry.Pushed
+	old      []fakeregistry.Pushed // superseded builds of "main", untagged
+	main     fakeregistry.Pushed
+	orphan   fakeregistry.Pushed
+}
+
+func newRegistryWorld(t *testing.T, visibility string) *registryWorld {
+	t.Helper()
+	w := &registryWorld{world: newWorld(t), created: map[string]time.Time{}, sigs: map[string]fakeregistry.Pushed{}}
+	reg, err := fakeregistry.Start(fakeregistry.Options{Token: "s3cret", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	w.reg = reg
+	w.repo = containers.Repository("acme", "app")
+	w.reader, err = containers.NewReader(containers.Options{RegistryURL: reg.URL(), Token: "s3cret", Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.gh.AddOrg("acme")
+	w.gh.AddPackage("acme", "container", "app", visibility)
+	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
+		_ = reg.DeleteManifest(containers.Repository(owner, name), v.Name)
+	})
+	w.gh.OnRestore(func(owner, typ, name string, v fakegh.Version) {
+		_ = reg.Restore(containers.Repository(owner, name), v.Name)
+	})
+	return w
+}
+
+func (w *registryWorld) record(p fakeregistry.Pushed, age time.Duration) {
+	for _, m := range p.All() {
+		if _, ok := w.created[m.Digest]; !ok {
+			w.created[m.Digest] = epoch.Add(-age)
+		}
+	}
+}
+
+// seed pushes what real packages hold: three signed multi-arch releases
+// with buildx attestations (the newest also with a provenance attestation
+// in a referrers fallback index), a moving tag "main" whose superseded
+// builds are untagged indexes with untagged children, an untagged
+// leftover image and an orphan signature. The release numbered popular
+// (from 0, oldest first; -1: none) has more than 5,000 downloads.
+func (w *registryWorld) seed(t *testing.T, popular int) {
+	t.Helper()
+	must := func(p fakeregistry.Pushed, err error) fakeregistry.Pushed {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	day := 24 * time.Hour
+	for i, tag := range []string{"v1.0.0", "v1.1.0", "v1.2.0"} {
+		age := time.Duration(90-30*i) * day
+		idx := must(w.reg.PushIndex(w.repo, fakeregistry.IndexOptions{Tags: []string{tag}, Platforms: []string{"linux/amd64", "linux/arm64", "linux/s390x"}, Attestations: true}))
+		w.record(idx, age)
+		w.releases = append(w.releases, idx)
+		sig := must(w.reg.PushSignature(w.repo, idx.Digest))
+		w.record(sig, age-time.Minute)
+		w.sigs[idx.Digest] = sig
+	}
+	newest := w.releases[len(w.releases)-1]
+	ref, fallback, err := w.reg.PushReferrer(w.repo, newest.Digest, "application/vnd.in-toto+json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.record(ref, 30*day)
+	w.record(fallback, 30*day)
+	for _, age := range []time.Duration{20 * day, 10 * day, 1 * day} {
+		p := must(w.reg.PushIndex(w.repo, fakeregistry.IndexOptions{Tags: []string{"main"}, Platforms: []string{"linux/amd64", "linux/arm64"}, Attestations: true}))
+		w.record(p, age)
+		if w.main.Digest != "" {
+			w.old = append(w.old, w.main)
+		}
+		w.main = p
+	}
+	w.record(must(w.reg.PushImage(w.repo, fakeregistry.ImageOptions{})), 50*day)
+	gone := must(w.reg.PushImage(w.repo, fakeregistry.ImageOptions{}))
+	w.orphan = must(w.reg.PushSignature(w.repo, gone.Digest))
+	w.record(w.orphan, 70*day)
+	if err := w.reg.DeleteManifest(w.repo, gone.Digest); err != nil {
+		t.Fatal(err)
+	}
+	downloads := map[string]int{}
+	if popular >= 0 {
+		downloads[w.releases[popular].Digest] = 9000
+	}
+	for _, m := range w.reg.Manifests(w.repo) {
+		at, ok := w.created[m.Digest]
+		if !ok {
+			t.Fatalf("no push time for %s", m.Digest)
+		}
+		w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: m.Digest, Tags: m.Tags, CreatedAt: at, UpdatedAt: at, Downloads: downloads[m.Digest]})
+	}
+}
+
+func (w *registryWorld) run(t *testing.T, values map[string]string) *policy.Plan {
+	t.Helper()
+	values["package-type"] = "container"
+	values["packages"] = "app"
+	plan, err := cleanup.Run(context.Background(), cleanup.Config{
+		Policy: mustPolicy(t, values), API: w.api, Containers: w.reader.ForRun(nil),
+		Clock: w.clk, Log: w.log, Verify: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// intact asserts that an image and everything it references still exists.
+func (w *registryWorld) intact(t *testing.T, p fakeregistry.Pushed) {
+	t.Helper()
+	for _, m := range p.All() {
+		if !w.reg.Has(w.repo, m.Digest) {
+			t.Errorf("%s %s of kept image %v is gone: the image is broken", m.Kind, m.Digest[:19], p.Tags)
+		}
+	}
+}
+
+// gone asserts that an image and everything it references was deleted.
+func (w *registryWorld) gone(t *testing.T, p fakeregistry.Pushed) {
+	t.Helper()
+	for _, m := range p.All() {
+		if w.reg.Has(w.repo, m.Digest) {
+			t.Errorf("%s %s of deleted image %v is left behind", m.Kind, m.Digest[:19], p.Tags)
+		}
+	}
+}
+
+// noOrphanSignatures asserts that no signature outlives its image, but
+// for the orphan seeded on purpose when keepSeeded.
+func (w *registryWorld) noOrphanSignatures(t *testing.T, keepSeeded bool) {
+	t.Helper()
+	for _, m := range w.reg.Manifests(w.repo) {
+		if keepSeeded && m.Digest == w.orphan.Digest {
+			continue
+		}
+		for _, tag := range m.Tags {
+			if subject, ok := policy.IsAttachmentTag(tag); ok && !w.reg.Has(w.repo, subject) {
+				t.Errorf("signature %s (%s) outlives its image", m.Digest[:19], tag)
+			}
+		}
+	}
+}
+
+// rootsBeforeMembers asserts that every DELETE of a member came after the
+// DELETE of each of its deleted parents.
+func (w *registryWorld) rootsBeforeMembers(t *testing.T, plan *policy.Plan) {
+	t.Helper()
+	at := map[string]int{}
+	byID := map[string]string{}
+	for _, v := range plan.Packages[0].Versions {
+		byID[strconv.FormatInt(v.ID, 10)] = v.Name
+	}
+	for i, r := range w.gh.Requests() {
+		if r.Method == "DELETE" {
+			id := r.Path[strings.LastIndex(r.Path, "/")+1:]
+			if _, seen := at[byID[id]]; !seen {
+				at[byID[id]] = i
+			}
+		}
+	}
+	for _, v := range plan.Packages[0].Versions {
+		if v.Result != policy.ResultDeleted {
+			continue
+		}
+		for _, p := range v.Parents {
+			if pi, ok := at[p]; ok && pi > at[v.Name] {
+				t.Errorf("member %s was deleted before its parent %s", v.Name[:19], p[:19])
+			}
+		}
+	}
+}
+
+func TestDeleteUntaggedBreaksNoImageAndLeavesNoOrphan(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	before := w.reg.Counts()
+
+	plan := w.run(t, map[string]string{"tag-state": "untagged"})
+
+	if pp := plan.Packages[0]; !pp.Complete || pp.Error != "" {
+		t.Fatalf("package: complete=%v error=%q", pp.Complete, pp.Error)
+	}
+	for _, r := range w.releases {
+		w.intact(t, r)
+		w.intact(t, w.sigs[r.Digest])
+	}
+	w.intact(t, w.main)
+	for _, o := range w.old {
+		w.gone(t, o) // superseded builds go whole: index, platforms, attestations
+	}
+	w.noOrphanSignatures(t, false)
+	if w.reg.Has(w.repo, w.orphan.Digest) {
+		t.Error("the orphan signature was not cleaned")
+	}
+	w.rootsBeforeMembers(t, plan)
+	tot := plan.Totals()
+	if tot.Failed != 0 || tot.Deleted == 0 {
+		t.Errorf("deleted %d failed %d", tot.Deleted, tot.Failed)
+	}
+	// Only versions with tags of their own are read (3 releases, main)
+	// and the referrers fallback index: never the untagged ones, nor the
+	// signatures, whose tags name their image.
+	reads := w.reg.Counts().ManifestGetByDigest - before.ManifestGetByDigest
+	if want := 3 + 1 + 1; reads != want {
+		t.Errorf("manifest reads by digest = %d, want %d (tagged versions only)", reads, want)
+	}
+}
+
+func TestKeepLatestOnTaggedDeletesEachOldImageWhole(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+
+	plan := w.run(t, map[string]string{"tag-state": "tagged", "keep-latest": "2"})
+
+	// Tagged images by age: v1.0.0, v1.1.0, v1.2.0, main. Keep 2: v1.2.0 and main.
+	w.gone(t, w.releases[0])
+	w.gone(t, w.sigs[w.releases[0].Digest])
+	w.gone(t, w.releases[1])
+	w.gone(t, w.sigs[w.releases[1].Digest])
+	w.intact(t, w.releases[2])
+	w.intact(t, w.sigs[w.releases[2].Digest])
+	w.intact(t, w.main)
+	for _, o := range w.old {
+		w.intact(t, o) // untagged: this policy does not touch them
+	}
+	// The seeded orphan is untagged too: only the signatures of the
+	// deleted images must have gone with them.
+	w.noOrphanSignatures(t, true)
+	w.rootsBeforeMembers(t, plan)
+	if tot := plan.Totals(); tot.Failed != 0 || plan.Packages[0].Error != "" {
+		t.Errorf("failed %d, package error %q", tot.Failed, plan.Packages[0].Error)
+	}
+}
+
+func TestProtectedIndexKeepsItsChildren(t *testing.T) {
+	w := newRegistryWorld(t, "public")
+	// v1.0.0 is popular: GitHub refuses to delete it.
+	w.seed(t, 0)
+	popular := w.releases[0]
+
+	plan := w.run(t, map[string]string{"tag-state": "tagged", "keep-latest": "2"})
+
+	w.intact(t, popular)
+	w.intact(t, w.sigs[popular.Digest])
+	w.gone(t, w.releases[1])
+	tot := plan.Totals()
+	if tot.Failed != 0 || tot.Refused == 0 {
+		t.Errorf("failed %d protected %d: the refusal must be protected, not failed", tot.Failed, tot.Refused)
+	}
+	for _, v := range plan.Packages[0].Versions {
+		for _, p := range v.Parents {
+			if p == popular.Digest && v.Result != policy.ResultProtected {
+				t.Errorf("member %s of the protected index: result %q, want protected", v.Name[:19], v.Result)
+			}
+		}
+	}
+	if plan.Packages[0].Error != "" {
+		t.Errorf("post-run check: %s", plan.Packages[0].Error)
+	}
+}
+
+func TestUnreadableManifestDeletesNothingThatDependsOnIt(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	w.reg.FailManifest(w.repo, w.main.Digest, -1)
+
+	plan := w.run(t, map[string]string{"tag-state": "untagged"})
+
+	w.intact(t, w.main)
+	for _, o := range w.old {
+		w.intact(t, o)
+	}
+	for _, r := range w.gh.Requests() {
+		if r.Method == "DELETE" {
+			t.Errorf("%s %s sent although an index could not be read", r.Method, r.Path)
+		}
+	}
+	found := false
+	for _, v := range plan.Packages[0].Versions {
+		if v.Reason == policy.ReasonUnreadable {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no version is kept with reason manifest-unreadable")
+	}
+}
