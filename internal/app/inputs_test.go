@@ -210,3 +210,24 @@ func TestCLIBadInputs(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistryURLDefault(t *testing.T) {
+	for _, tc := range []struct{ name, api, registry, want string }{
+		{"github.com", "", "", "https://ghcr.io"},
+		{"github.com explicit", "https://api.github.com", "", "https://ghcr.io"},
+		{"GHES", "https://ghe.example.com/api/v3", "", "https://containers.ghe.example.com"},
+		{"GHES with a port", "https://ghe.example.com:8443/api/v3", "", "https://containers.ghe.example.com"},
+		{"given", "https://ghe.example.com/api/v3", "https://registry.example.com/", "https://registry.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"GITHUB_API_URL": tc.api}
+			s, err := loadSettings(rawInputs{inPackages: "app", inOwner: "acme", inToken: "t", inRegistryURL: tc.registry}, func(k string) string { return env[k] }, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.registryURL != tc.want {
+				t.Errorf("registry %q, want %q", s.registryURL, tc.want)
+			}
+		})
+	}
+}
