@@ -24,6 +24,8 @@ func badInputs(t *testing.T, dir string) []struct{ name, input, value string } {
 		t.Fatal(err)
 	}
 	return []struct{ name, input, value string }{
+		{"packages bad glob", inPackages, "app-["},
+		{"owner not a login", inOwner, "acme corp"},
 		{"package-type unknown", inPackageType, "gem"},
 		{"tag-state unknown", inTagState, "both"},
 		{"delete-tags bad regex", inDeleteTags, "/(/"},

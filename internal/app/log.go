@@ -49,9 +49,10 @@ func (l *textLogger) EndGroup() {
 
 // redact returns a writer that replaces secret with *** in everything
 // written through it: a second line of defence, the token is never passed
-// to a print in the first place.
+// to a print in the first place. Secrets shorter than 8 bytes (no GitHub
+// token is) are left alone: scrubbing them would mangle ordinary words.
 func redact(w io.Writer, secret string) io.Writer {
-	if secret == "" {
+	if len(secret) < 8 {
 		return w
 	}
 	return &redactor{w: w, secret: []byte(secret)}
