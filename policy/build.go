@@ -126,6 +126,7 @@ type planner struct {
 	lastVersion []bool // forced by a guard
 	dec         []Decision
 	reason      []string
+	childOf     []string // "child-of:<digest>" of a version, made once
 }
 
 func newPlanner(in *PackageInput, now time.Time) *planner {
@@ -527,7 +528,7 @@ func (p *planner) decide(i int32) (Decision, string) {
 	deletedParent := int32(-1)
 	for _, q := range p.parents[i] {
 		if p.dec[q] != Delete {
-			return Keep, childOf(p.vs[q].Name)
+			return Keep, p.childOfReason(q)
 		}
 		if deletedParent < 0 {
 			deletedParent = q
@@ -535,7 +536,7 @@ func (p *planner) decide(i int32) (Decision, string) {
 	}
 	switch {
 	case p.cycleMate != nil && p.cycleMate[i] >= 0:
-		return Keep, childOf(p.vs[p.cycleMate[i]].Name)
+		return Keep, p.childOfReason(p.cycleMate[i])
 	case p.hasUnreadable && len(p.labels[i]) == 0:
 		return Keep, ReasonUnreadable
 	case p.in.Protected[p.vs[i].ID]:
@@ -545,11 +546,20 @@ func (p *planner) decide(i int32) (Decision, string) {
 	case judged:
 		return Delete, ReasonSelected
 	default:
-		return Delete, childOf(p.vs[deletedParent].Name)
+		return Delete, p.childOfReason(deletedParent)
 	}
 }
 
-func childOf(digest string) string { return ReasonChildOfPrefix + digest }
+// childOfReason returns the reason of a version that follows parent q.
+func (p *planner) childOfReason(q int32) string {
+	if p.childOf == nil {
+		p.childOf = make([]string, len(p.vs))
+	}
+	if p.childOf[q] == "" {
+		p.childOf[q] = ReasonChildOfPrefix + p.vs[q].Name
+	}
+	return p.childOf[q]
+}
 
 // guard applies the last-version guards once; it reports whether it forced
 // a version to stay (the decisions must then be propagated again).

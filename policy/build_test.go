@@ -484,13 +484,23 @@ func TestTotals(t *testing.T) {
 	}
 }
 
-func TestVersionPlanJSON(t *testing.T) {
-	b, err := json.Marshal(VersionPlan{ID: 1, Name: "1.0.0", Decision: Keep, Reason: ReasonNotSelected})
+func TestPlanJSONLists(t *testing.T) {
+	p := &Plan{Packages: []PackagePlan{
+		{Name: "a", Versions: []VersionPlan{{ID: 1, Name: "1.0.0", Decision: Keep, Reason: ReasonNotSelected}}},
+		{Name: "b"},
+	}}
+	b, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"id":1,"name":"1.0.0","tags":[],"created_at":"0001-01-01T00:00:00Z","updated_at":"0001-01-01T00:00:00Z","decision":"keep","reason":"not-selected"}`
+	want := `{"packages":[{"owner":"","type":"","name":"a","visibility":"","complete":false,"versions":[{"id":1,"name":"1.0.0","tags":[],"created_at":"0001-01-01T00:00:00Z","updated_at":"0001-01-01T00:00:00Z","decision":"keep","reason":"not-selected"}]},{"owner":"","type":"","name":"b","visibility":"","complete":false,"versions":[]}],"policy":null,"started_at":"0001-01-01T00:00:00Z","dry_run":false}`
 	if string(b) != want {
 		t.Errorf("JSON\n got %s\nwant %s", b, want)
+	}
+	if p.Packages[0].Versions[0].Tags != nil || p.Packages[1].Versions != nil {
+		t.Errorf("encoding changed the plan")
+	}
+	if b, _ := (&Plan{}).JSON(); string(b) != "{\n  \"packages\": [],\n  \"policy\": null,\n  \"started_at\": \"0001-01-01T00:00:00Z\",\n  \"dry_run\": false\n}\n" {
+		t.Errorf("empty plan file %q", b)
 	}
 }

@@ -128,31 +128,53 @@ type VersionPlan struct {
 	Result    string    `json:"result,omitempty"`
 }
 
-// MarshalJSON encodes the plan; a nil package list is written as [].
-func (p Plan) MarshalJSON() ([]byte, error) {
-	type plain Plan
-	if p.Packages == nil {
-		p.Packages = []PackagePlan{}
-	}
-	return marshalJSON(plain(p))
-}
+// MarshalJSON encodes the plan; nil lists (packages, versions, tags) are
+// written as [].
+func (p Plan) MarshalJSON() ([]byte, error) { return marshalJSON(p.plain()) }
 
-// MarshalJSON encodes the package plan; a nil version list is written as [].
-func (pp PackagePlan) MarshalJSON() ([]byte, error) {
-	type plain PackagePlan
-	if pp.Versions == nil {
-		pp.Versions = []VersionPlan{}
-	}
-	return marshalJSON(plain(pp))
-}
+// planJSON is Plan without its MarshalJSON method.
+type planJSON Plan
 
-// MarshalJSON encodes the version plan; nil tags are written as [].
-func (v VersionPlan) MarshalJSON() ([]byte, error) {
-	type plain VersionPlan
-	if v.Tags == nil {
-		v.Tags = []string{}
+// plain returns the plan with every nil list replaced by an empty one,
+// copying only what it changes.
+func (p *Plan) plain() planJSON {
+	q := planJSON(*p)
+	if q.Packages == nil {
+		q.Packages = []PackagePlan{}
 	}
-	return marshalJSON(plain(v))
+	copied := false
+	for k := range q.Packages {
+		pp := &q.Packages[k]
+		fixVersions := pp.Versions == nil
+		fixTags := false
+		for i := range pp.Versions {
+			if pp.Versions[i].Tags == nil {
+				fixTags = true
+				break
+			}
+		}
+		if !fixVersions && !fixTags {
+			continue
+		}
+		if !copied {
+			q.Packages = append([]PackagePlan(nil), q.Packages...)
+			pp = &q.Packages[k]
+			copied = true
+		}
+		if fixVersions {
+			pp.Versions = []VersionPlan{}
+		}
+		if fixTags {
+			vs := append([]VersionPlan(nil), pp.Versions...)
+			for i := range vs {
+				if vs[i].Tags == nil {
+					vs[i].Tags = []string{}
+				}
+			}
+			pp.Versions = vs
+		}
+	}
+	return q
 }
 
 // Totals counts the packages and versions of a plan by decision and, once
@@ -344,7 +366,7 @@ func (p *Plan) JSON() ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(p); err != nil {
+	if err := enc.Encode(p.plain()); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
