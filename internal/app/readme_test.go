@@ -1,9 +1,11 @@
 package app
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -174,4 +176,120 @@ func dedent(s string) string {
 		b.WriteString(strings.TrimPrefix(line, first))
 	}
 	return b.String()
+}
+
+// readmeRecipe returns the policy of the README's yaml block containing
+// marker: a policy file, or the inputs of a with: block.
+func readmeRecipe(t *testing.T, marker string) *policy.Policy {
+	t.Helper()
+	for _, b := range fencedBlocks(string(repoFile(t, "README.md"))) {
+		if b[0] != "yaml" || !strings.Contains(b[1], marker) {
+			continue
+		}
+		in := policy.Inputs{Values: map[string]string{}, DefaultOwner: "acme"}
+		if strings.Contains(b[1], "rules:") {
+			in.Values[inPolicyFile] = "README"
+			in.PolicyFile = []byte(b[1])
+		} else {
+			var step struct {
+				With map[string]string `yaml:"with"`
+			}
+			if err := yaml.Unmarshal([]byte(dedent(b[1])), &step); err != nil {
+				t.Fatal(err)
+			}
+			in.Values = step.With
+		}
+		p, err := policy.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Fatalf("no README recipe contains %q", marker)
+	return nil
+}
+
+// TestReadmeRecipesDecide checks that the recipes do what the README says.
+func TestReadmeRecipesDecide(t *testing.T) {
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	type v struct {
+		label string // tags (comma-separated) for containers, name otherwise
+		age   time.Duration
+	}
+	decide := func(t *testing.T, p *policy.Policy, typ policy.PackageType, name string, vs []v) map[string]policy.Decision {
+		t.Helper()
+		in := policy.PackageInput{Owner: "acme", Type: typ, Name: name, Visibility: "private", Complete: true}
+		for i, x := range vs {
+			ver := policy.Version{ID: int64(i + 1), Name: x.label, CreatedAt: now.Add(-x.age), UpdatedAt: now.Add(-x.age)}
+			if typ == policy.Container {
+				ver.Name = digest(x.label + string(rune(i)))
+				if x.label != "" {
+					ver.Tags = strings.Split(x.label, ",")
+				}
+			}
+			in.Versions = append(in.Versions, ver)
+		}
+		plan := policy.Build(p, []policy.PackageInput{in}, now)
+		got := map[string]policy.Decision{}
+		for _, pp := range plan.Packages {
+			for _, pv := range pp.Versions {
+				label := pv.Name
+				if typ == policy.Container {
+					label = strings.Join(pv.Tags, ",")
+					if label == "" {
+						label = "untagged " + pv.CreatedAt.Format("Jan 2")
+					}
+				}
+				got[label] = pv.Decision
+			}
+		}
+		return got
+	}
+	check := func(t *testing.T, got map[string]policy.Decision, want map[string]policy.Decision) {
+		t.Helper()
+		for label, d := range want {
+			if got[label] != d {
+				t.Errorf("%s: %s, want %s (all: %v)", label, got[label], d, got)
+			}
+		}
+	}
+
+	t.Run("keep 10 newest tagged, untagged after 7 days", func(t *testing.T) {
+		var vs []v
+		for i := 1; i <= 15; i++ {
+			vs = append(vs, v{fmt.Sprintf("build-%d", i), time.Duration(30-i) * day})
+		}
+		vs = append(vs, v{"", 20 * day}, v{"", 8 * day}, v{"", 2 * day})
+		got := decide(t, readmeRecipe(t, "keep-latest: 10"), policy.Container, "app", vs)
+		want := map[string]policy.Decision{}
+		for i := 1; i <= 15; i++ {
+			want[fmt.Sprintf("build-%d", i)] = policy.Keep
+			if i <= 5 {
+				want[fmt.Sprintf("build-%d", i)] = policy.Delete
+			}
+		}
+		want["untagged "+now.Add(-20*day).Format("Jan 2")] = policy.Delete
+		want["untagged "+now.Add(-8*day).Format("Jan 2")] = policy.Delete
+		want["untagged "+now.Add(-2*day).Format("Jan 2")] = policy.Keep
+		check(t, got, want)
+	})
+	t.Run("pre-releases after 30 days, every v* release kept", func(t *testing.T) {
+		got := decide(t, readmeRecipe(t, "v*-*"), policy.Container, "app", []v{
+			{"v1.3.0-rc.2,v1.3.0", 60 * day}, {"v1.4.0-rc.1", 40 * day}, {"v1.4.0", 35 * day}, {"v1.5.0-rc.1", 10 * day},
+		})
+		check(t, got, map[string]policy.Decision{
+			"v1.3.0-rc.2,v1.3.0": policy.Keep, "v1.4.0-rc.1": policy.Delete, "v1.4.0": policy.Keep, "v1.5.0-rc.1": policy.Keep,
+		})
+	})
+	t.Run("npm old major line", func(t *testing.T) {
+		got := decide(t, readmeRecipe(t, "<2.0.0-0"), policy.Npm, "widgets", []v{
+			{"1.0.0", 200 * day}, {"1.1.0-rc.1", 190 * day}, {"1.1.0", 180 * day}, {"1.2.0", 150 * day},
+			{"1.3.0-rc.1", 120 * day}, {"1.3.0", 100 * day}, {"1.4.0", 80 * day}, {"2.0.0-rc.1", 70 * day}, {"2.0.0", 60 * day},
+		})
+		check(t, got, map[string]policy.Decision{
+			"1.0.0": policy.Delete, "1.1.0-rc.1": policy.Delete, "1.1.0": policy.Delete, "1.2.0": policy.Delete,
+			"1.3.0-rc.1": policy.Keep, "1.3.0": policy.Keep, "1.4.0": policy.Keep, "2.0.0-rc.1": policy.Keep, "2.0.0": policy.Keep,
+		})
+	})
 }
