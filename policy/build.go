@@ -200,21 +200,19 @@ func (p *planner) readStructure(st *Structure) {
 			continue
 		}
 		var ps []int32
-	next:
 		for _, pid := range pids {
-			q, ok := index[pid]
-			if !ok || q == c {
-				continue
+			if q, ok := index[pid]; ok && q != c {
+				ps = append(ps, q)
 			}
-			for _, have := range ps {
-				if have == q {
-					continue next
-				}
-			}
-			ps = append(ps, q)
 		}
 		p.sortByRank(ps)
-		p.parents[c] = ps
+		uniq := ps[:0]
+		for k, q := range ps {
+			if k == 0 || q != ps[k-1] {
+				uniq = append(uniq, q)
+			}
+		}
+		p.parents[c] = uniq
 	}
 	for id := range st.Unreadable {
 		if i, ok := index[id]; ok {

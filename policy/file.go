@@ -64,7 +64,7 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 		case contains(actionOnlyInputs, key):
 			errs = append(errs, fmt.Errorf("policy-file: line %d: %s is an input of the action, not a key of the policy file", k.Line, key))
 		case contains(RuleInputs, key):
-			errs = append(errs, fmt.Errorf("policy-file: line %d: %s belongs in a rule, under rules:", k.Line, key))
+			errs = append(errs, fmt.Errorf("policy-file: line %d: %s belongs in a rule, in the list under rules", k.Line, key))
 		default:
 			errs = append(errs, fmt.Errorf("policy-file: line %d: unknown key %q; the file has one key, rules", k.Line, key))
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"sort"
@@ -277,4 +279,34 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestPureImports keeps the package free of I/O: its non-test files import
+// only packages from this list.
+func TestPureImports(t *testing.T) {
+	allowed := map[string]bool{
+		"bytes": true, "encoding/json": true, "errors": true, "fmt": true, "io": true, "math": true,
+		"regexp": true, "sort": true, "strconv": true, "strings": true, "time": true, "unicode/utf8": true,
+		"github.com/Masterminds/semver/v3": true, "go.yaml.in/yaml/v3": true,
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if !allowed[p] {
+				t.Errorf("%s imports %s, which is not on the list of pure packages", file, p)
+			}
+		}
+	}
 }

@@ -299,6 +299,13 @@ func TestRandomPlans(t *testing.T) {
 	}
 	for round := 0; round < 300; round++ {
 		inputs := policies[round%len(policies)]
+		if round%3 == 2 && inputs["tag-state"] == "" {
+			npm := map[string]string{"package-type": "npm"}
+			for k, v := range inputs {
+				npm[k] = v
+			}
+			inputs = npm
+		}
 		var pkgs []PackageInput
 		for k := 0; k < 3; k++ {
 			typ := Container

@@ -286,7 +286,7 @@ func TestParsePolicyFileErrors(t *testing.T) {
 		{"not a mapping", "- packages: app\n", []string{"policy-file: the file must be a mapping with one key, rules"}},
 		{"action input at top", "dry-run: true\nrules:\n  - packages: app\n", []string{
 			"policy-file: line 1: dry-run is an input of the action, not a key of the policy file"}},
-		{"rule input at top", "packages: app\n", []string{"policy-file: line 1: packages belongs in a rule, under rules:"}},
+		{"rule input at top", "packages: app\n", []string{"policy-file: line 1: packages belongs in a rule, in the list under rules"}},
 		{"rule not a mapping", "rules:\n  - app\n", []string{
 			"rules[0]: line 2: a rule must be a mapping of rule inputs (packages, older-than, ...)"}},
 		{"unknown key in rule", "rules:\n  - packages: app\n    keep-lastest: 3\n", []string{

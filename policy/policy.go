@@ -594,6 +594,6 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 	if j.MaxDeletions < 0 {
 		return errors.New("max-deletions: must be 0 or more")
 	}
-	*p = Policy{Rules: j.Rules, MaxDeletions: j.MaxDeletions, DryRun: j.DryRun}
+	*p = Policy(j)
 	return nil
 }
