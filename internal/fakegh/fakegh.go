@@ -127,7 +127,8 @@ type Faults struct {
 	// FailRate answers a request 502 before doing anything (no rate-limit
 	// headers, no budget used, as from GitHub's front end).
 	FailRate float64
-	// AmbiguousDeleteRate performs a version DELETE and then answers 502.
+	// AmbiguousDeleteRate performs a version DELETE and then answers 502
+	// (with the rate-limit headers: the API did the work).
 	AmbiguousDeleteRate float64
 	// NetworkFailRate closes the connection without an answer. Go's
 	// http.Transport may retry such a GET by itself on a reused
@@ -223,8 +224,8 @@ type pointWindow struct {
 	points int
 }
 
-// New returns a Server with no owners, the default rate limits and no
-// faults.
+// New returns a Server with no owners, no faults, a primary limit of 5,000
+// requests an hour and GitHub's secondary limit of 100 requests in flight.
 func New(opts ...Option) *Server {
 	s := &Server{
 		clock:    clock.Real{},
@@ -556,6 +557,20 @@ func (s *Server) CountRequests(method string) int {
 	n := 0
 	for _, r := range s.requests {
 		if method == "" || r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// CountRoute returns how many requests reached an endpoint, named as in
+// Request.Route ("GET /orgs/{org}/packages/{package_type}/{package_name}/versions").
+func (s *Server) CountRoute(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Route == route {
 			n++
 		}
 	}

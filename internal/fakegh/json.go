@@ -3,6 +3,7 @@ package fakegh
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -152,15 +153,23 @@ func (c *call) packageJSON(p *pkg) jsonPackage {
 	return j
 }
 
-func (c *call) versionJSON(p *pkg, v *version) jsonVersion {
+// versionURLs holds the addresses every version of a package shares.
+type versionURLs struct{ api, web string }
+
+func (c *call) versionURLs(p *pkg) versionURLs {
+	return versionURLs{api: c.packageAPI(p) + "/versions/", web: webPackage(p)}
+}
+
+func versionJSON(p *pkg, v *version, u versionURLs) jsonVersion {
+	id := strconv.FormatInt(v.ID, 10)
 	j := jsonVersion{
 		ID:             v.ID,
 		Name:           v.Name,
-		URL:            fmt.Sprintf("%s/versions/%d", c.packageAPI(p), v.ID),
-		PackageHTMLURL: webPackage(p),
+		URL:            u.api + id,
+		PackageHTMLURL: u.web,
 		CreatedAt:      ts(v.CreatedAt),
 		UpdatedAt:      ts(v.UpdatedAt),
-		HTMLURL:        fmt.Sprintf("%s/%d", webPackage(p), v.ID),
+		HTMLURL:        u.web + "/" + id,
 		Metadata:       jsonMetadata{PackageType: p.typ},
 	}
 	if !v.DeletedAt.IsZero() {

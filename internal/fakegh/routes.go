@@ -332,8 +332,9 @@ func (c *call) listVersions() *reply {
 	total := p.count(st)
 	vs := p.page(st, (page-1)*perPage, perPage)
 	body := make([]jsonVersion, len(vs))
+	urls := c.versionURLs(p)
 	for i, v := range vs {
-		body[i] = c.versionJSON(p, v)
+		body[i] = versionJSON(p, v, urls)
 	}
 	return &reply{status: http.StatusOK, body: body, header: c.links(page, lastPage(total, perPage))}
 }
@@ -350,7 +351,7 @@ func (c *call) getVersion() *reply {
 	if v == nil {
 		return errReply(http.StatusNotFound, msgVersionNotFound, docsPackages)
 	}
-	return &reply{status: http.StatusOK, body: c.versionJSON(p, v)}
+	return &reply{status: http.StatusOK, body: versionJSON(p, v, c.versionURLs(p))}
 }
 
 // deleteVersion applies GitHub's refusals in this order: permission (403),

@@ -89,8 +89,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rep := s.decide(c)
 	s.mu.Unlock()
 
-	status := 0
-	defer func() {
+	// A request stops being in flight the moment its answer can reach the
+	// client (before the connection is dropped or the header written), so
+	// that a client sending its next request as soon as it reads this
+	// answer is never counted as having two in flight.
+	finished := false
+	finish := func(status int) {
+		if finished {
+			return
+		}
+		finished = true
 		s.mu.Lock()
 		s.inFlight--
 		if mut {
@@ -102,13 +110,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.requests[idx].Status = status
 		}
 		s.mu.Unlock()
-	}()
+	}
+	defer finish(0)
 
 	for _, h := range rep.hooks {
 		h()
 	}
 	if rep.network {
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		finish(0)
+		if err == nil {
 			conn.Close()
 			return
 		}
@@ -139,7 +150,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	status = rep.status
+	finish(rep.status)
 	w.WriteHeader(rep.status)
 	if body != nil {
 		w.Write(body)
