@@ -179,7 +179,7 @@ func (c *call) paging() (page, perPage int) {
 	q := c.r.URL.Query()
 	page, perPage = 1, 30
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 0 {
-		page = n
+		page = min(n, 1_000_000_000) // far beyond any listing, and no overflow
 	}
 	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n > 0 {
 		perPage = min(n, 100)
@@ -213,6 +213,9 @@ func (c *call) links(page, last int) http.Header {
 
 func lastPage(total, perPage int) int { return max((total+perPage-1)/perPage, 1) }
 
+// listPackages lists an owner's packages of one type, by name. A page
+// reaching beyond the 10,000th package answers 422, as observed on GitHub
+// (its OpenAPI description documents 400).
 func (c *call) listPackages() *reply {
 	a, rep := c.owner()
 	if rep != nil {
