@@ -74,7 +74,7 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 	}
 	owner, ok := owners[pp.Owner]
 	if !ok {
-		o, err := cfg.API.LookupOwner(ctx, pp.Owner)
+		o, err := cfg.API.LookupOwner(WithResetWait(ctx, cfg.ListResetWait), pp.Owner)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -86,7 +86,7 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 		owners[pp.Owner], owner = o, o
 	}
 	p := Package{Owner: owner, Type: pp.Type, Name: pp.Name, Visibility: pp.Visibility}
-	active, err := cfg.API.ListVersions(ctx, p, "active")
+	active, err := cfg.API.ListVersions(WithResetWait(ctx, cfg.ListResetWait), p, "active")
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -46,6 +46,12 @@ type Config struct {
 	// PackageConcurrency bounds how many packages are listed at once
 	// (default 4); pages within a package are bounded by the API client.
 	PackageConcurrency int
+	// ListResetWait is how long listing may wait for the primary budget's
+	// reset (default 61 minutes: one window). Nothing is deleted on an
+	// incomplete listing, so a backlog larger than one hour's budget is
+	// listed across the reset; deletions never wait for it, they are
+	// deferred to the next run.
+	ListResetWait time.Duration
 }
 
 // Containers is what a run needs from the container registry.
@@ -79,6 +85,9 @@ func (c *Config) defaults() {
 	if c.PackageConcurrency <= 0 {
 		c.PackageConcurrency = 4
 	}
+	if c.ListResetWait <= 0 {
+		c.ListResetWait = 61 * time.Minute
+	}
 }
 
 // Run lists, plans and executes (or dry-runs) the policy. The returned plan
@@ -91,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	now := cfg.Clock.Now()
 	prog := newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery)
 
-	inputs, pkgs, err := inventory(ctx, cfg, prog, now)
+	inputs, pkgs, err := inventory(WithResetWait(ctx, cfg.ListResetWait), cfg, prog, now)
 	if err != nil {
 		return nil, err
 	}

@@ -591,3 +591,28 @@ func TestPermissionErrorStopsThatPackageOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestBacklogLargerThanTheBudgetIsListedAcrossTheReset(t *testing.T) {
+	w := newWorld(t, fakegh.WithRateLimit(fakegh.RateLimit{Limit: 10}))
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 1500) // 15 pages: more than one window
+	before := w.snapshot([3]string{"acme", "npm", "app"})
+	start := w.clk.Now()
+
+	plan := w.run(t, mustPolicy(t, map[string]string{"package-type": "npm", "packages": "app", "keep-latest": "10"}))
+
+	if pp := plan.Packages[0]; !pp.Complete || len(pp.Versions) != 1500 {
+		t.Fatalf("complete=%v versions=%d error=%q, want the whole listing", pp.Complete, len(pp.Versions), pp.Error)
+	}
+	if waited := w.clk.Now().Sub(start); waited < time.Hour {
+		t.Errorf("listing took %s of clock time, want it to wait for the reset", waited)
+	}
+	tot := plan.Totals()
+	if tot.Failed != 0 || tot.Deleted+tot.Deferred != 1490 {
+		t.Errorf("deleted %d deferred %d failed %d, want 1490 deleted or deferred, none failed", tot.Deleted, tot.Deferred, tot.Failed)
+	}
+	if v := w.gh.Violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+	w.checkEndState(t, plan, before)
+}

@@ -173,6 +173,10 @@ type Transport struct {
 	mu           sync.Mutex
 	blockedUntil time.Time
 	budget       Budget
+	// inFlight counts requests sent and not yet answered: each will spend
+	// one unit of the budget, so a request goes out only while the budget
+	// covers it and every other request in flight.
+	inFlight int
 
 	// sleeper lets one request at a time sleep on the gate: the others
 	// queue behind it and re-check the gate when they get their turn, so
@@ -260,6 +264,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.send(r)
+		if err == nil {
+			t.record(resp.Header)
+		}
+		t.release()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -273,7 +281,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
-		t.record(resp.Header)
 
 		switch resp.StatusCode {
 		case http.StatusForbidden, http.StatusTooManyRequests:
@@ -286,7 +293,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			limits++
 			if lim.kind == primaryLimit {
 				now := t.clock.Now()
-				if lim.reset.IsZero() || lim.reset.Sub(now) > t.retry.MaxResetWait || limits >= t.retry.LimitAttempts {
+				if lim.reset.IsZero() || lim.reset.Sub(now) > t.resetWait(ctx) || limits >= t.retry.LimitAttempts {
 					return nil, &BudgetError{Limit: atoi(resp.Header.Get("X-Ratelimit-Limit")), Reset: lim.reset, Message: githubMessage(body)}
 				}
 				t.block(lim.reset.Add(time.Second), fmt.Sprintf("primary rate limit: waiting %s for the budget reset before %s %s", lim.reset.Add(time.Second).Sub(now).Round(time.Second), req.Method, req.URL.Path))
@@ -356,10 +363,10 @@ func (t *Transport) waitTurn(ctx context.Context, req *http.Request) error {
 		}
 		now := t.clock.Now()
 		t.mu.Lock()
-		until, b := t.blockedUntil, t.budget
+		until := t.blockedUntil
 		t.mu.Unlock()
 		if now.Before(until) {
-			if d := until.Sub(now); d > max(t.retry.MaxWait, t.retry.MaxResetWait+time.Second) {
+			if d := until.Sub(now); d > max(t.retry.MaxWait, t.resetWait(ctx)+time.Second) {
 				return fmt.Errorf("%w: GitHub asked to wait %s (until %s), longer than allowed", ErrSecondaryRateLimit, d.Round(time.Second), until.UTC().Format(time.RFC3339))
 			}
 			if t.gateHook != nil {
@@ -370,15 +377,55 @@ func (t *Transport) waitTurn(ctx context.Context, req *http.Request) error {
 			}
 			continue
 		}
-		if b.Known && b.Remaining <= 0 && now.Before(b.Reset) {
-			if b.Reset.Sub(now) > t.retry.MaxResetWait {
+		t.mu.Lock()
+		b, inFlight := t.budget, t.inFlight
+		if b.Known && b.Remaining-inFlight <= 0 && now.Before(b.Reset) {
+			t.mu.Unlock()
+			if b.Remaining > 0 {
+				// The requests in flight spend what is left; their
+				// answers tell whether the window was renewed.
+				if err := t.clock.Sleep(ctx, 10*time.Millisecond); err != nil {
+					return err
+				}
+				continue
+			}
+			if b.Reset.Sub(now) > t.resetWait(ctx) {
 				return &BudgetError{Limit: b.Limit, Reset: b.Reset}
 			}
 			t.block(b.Reset.Add(time.Second), fmt.Sprintf("primary rate limit: waiting %s for the budget reset before %s %s", b.Reset.Add(time.Second).Sub(now).Round(time.Second), req.Method, req.URL.Path))
 			continue
 		}
+		t.inFlight++
+		t.mu.Unlock()
 		return nil
 	}
+}
+
+// release ends a request's claim on the budget (after its answer, if any,
+// was recorded).
+func (t *Transport) release() {
+	t.mu.Lock()
+	t.inFlight--
+	t.mu.Unlock()
+}
+
+type resetWaitKey struct{}
+
+// WithResetWait returns a context whose requests may wait up to d for the
+// primary budget's reset, whatever RetryOptions.MaxResetWait says. A run
+// lists with it: a listing must be complete before anything is deleted, so
+// a backlog larger than one hour's budget is listed across the reset
+// rather than never.
+func WithResetWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, resetWaitKey{}, d)
+}
+
+// resetWait is how long a request of ctx may wait for the budget's reset.
+func (t *Transport) resetWait(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(resetWaitKey{}).(time.Duration); ok {
+		return d
+	}
+	return t.retry.MaxResetWait
 }
 
 // sleepGate sleeps until the gate opens, one request at a time.
