@@ -616,3 +616,27 @@ func TestBacklogLargerThanTheBudgetIsListedAcrossTheReset(t *testing.T) {
 	}
 	w.checkEndState(t, plan, before)
 }
+
+func TestProgressLinesOnLongRunsWithoutFlooding(t *testing.T) {
+	w := newWorld(t)
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 310)
+	start := w.clk.Now()
+	w.run(t, mustPolicy(t, map[string]string{"package-type": "npm", "packages": "app", "keep-latest": "10"}))
+	took := w.clk.Now().Sub(start) // 300 deletions, one a second
+
+	var progress []string
+	for _, l := range w.log.all() {
+		if strings.HasPrefix(l, "info: progress:") {
+			progress = append(progress, l)
+		}
+	}
+	// One line per 10 s of a 5-minute run: about 30, never more than one
+	// per interval.
+	if max := int(took / (10 * time.Second)); len(progress) < max-2 || len(progress) > max {
+		t.Errorf("%d progress lines over %s, want about %d", len(progress), took, max)
+	}
+	if len(progress) > 0 && !strings.Contains(progress[0], "remaining") {
+		t.Errorf("progress line %q does not say what remains", progress[0])
+	}
+}
