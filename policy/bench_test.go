@@ -130,3 +130,27 @@ func BenchmarkPlanJSON100k(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 	}
 }
+
+// BenchmarkPlanWriteJSON100k streams the plan of BenchmarkBuild100k to a
+// writer, as the plan file is written.
+func BenchmarkPlanWriteJSON100k(b *testing.B) {
+	plan := Build(benchPolicy(b), benchPackages(100_000), testNow)
+	var n countWriter
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n = 0
+		if err := plan.WriteJSON(&n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(n))
+}
+
+// countWriter counts what is written to it and keeps nothing.
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}

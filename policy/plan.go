@@ -360,13 +360,11 @@ func Groups(pp *PackagePlan) []Group {
 }
 
 // JSON returns the plan file: the plan's JSON encoding, indented, with
-// <, > and & written as they are (not \u003c), and a final newline.
+// <, > and & written as they are (not \u003c), and a final newline. It is
+// what WriteJSON writes.
 func (p *Plan) JSON() ([]byte, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(p.plain()); err != nil {
+	if err := p.WriteJSON(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

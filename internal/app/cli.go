@@ -169,11 +169,7 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 		code = ExitFailed
 	}
 	if opts.json {
-		b, err := encodePlan(plan)
-		if err == nil {
-			_, err = stdout.Write(b)
-		}
-		if err != nil {
+		if err := plan.WriteJSON(stdout); err != nil {
 			fmt.Fprintf(stderr, "retention: %v\n", err)
 			code = ExitFailed
 		}

@@ -1,8 +1,8 @@
 package app
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,30 +75,31 @@ func planFileName(t time.Time) string {
 	return "package-retention-plan-" + t.UTC().Format("20060102T150405Z") + ".json"
 }
 
-// writePlanFile writes the plan, indented, to path (created or replaced).
-func writePlanFile(path string, p *policy.Plan) error {
-	b, err := encodePlan(p)
-	if err != nil {
-		return err
-	}
+// writePlanFile writes the plan file (policy.Plan.WriteJSON) to path,
+// created or replaced, streaming it through a buffer.
+func writePlanFile(path string, p *policy.Plan) (err error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("write plan file: %w", err)
 		}
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write plan file: %w", cerr)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 64<<10)
+	if err := p.WriteJSON(w); err != nil {
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write plan file: %w", err)
 	}
 	return nil
-}
-
-// encodePlan is the plan file's content: indented JSON and a final newline.
-func encodePlan(p *policy.Plan) ([]byte, error) {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode plan: %w", err)
-	}
-	return append(b, '\n'), nil
 }
 
 // splitErr flattens joined errors into one message per line.
