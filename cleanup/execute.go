@@ -57,70 +57,15 @@ type group struct {
 
 func (g group) size() int { return 1 + len(g.members) }
 
-// deletionGroups splits a package's delete decisions into groups, oldest
-// root first. A member referenced by several deleted roots belongs to the
-// group of the newest of them, so it is deleted only after all of them.
+// deletionGroups returns a package's deletions as policy.Groups orders
+// them: oldest image first, each root before its members.
 func deletionGroups(pp *policy.PackagePlan) []group {
-	idx := make(map[string]int, len(pp.Versions))
-	for i, v := range pp.Versions {
-		idx[v.Name] = i
+	gs := policy.Groups(pp)
+	out := make([]group, len(gs))
+	for i, g := range gs {
+		out[i] = group{pkg: pp, root: g[0], members: g[1:]}
 	}
-	children := map[int][]int{}
-	var roots []int
-	for i, v := range pp.Versions {
-		if v.Decision != policy.Delete {
-			continue
-		}
-		hasDeleteParent := false
-		for _, d := range v.Parents {
-			if j, ok := idx[d]; ok && pp.Versions[j].Decision == policy.Delete {
-				children[j] = append(children[j], i)
-				hasDeleteParent = true
-			}
-		}
-		if !hasDeleteParent {
-			roots = append(roots, i)
-		}
-	}
-	// Plan order is newest first: the oldest root is the last.
-	sort.SliceStable(roots, func(a, b int) bool { return roots[a] > roots[b] })
-
-	owner := map[int]int{} // member -> group number
-	for gi, r := range roots {
-		stack := append([]int(nil), children[r]...)
-		for len(stack) > 0 {
-			m := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if owner[m] == gi+1 {
-				continue
-			}
-			owner[m] = gi + 1
-			stack = append(stack, children[m]...)
-		}
-	}
-	groups := make([]group, len(roots))
-	for gi, r := range roots {
-		groups[gi] = group{pkg: pp, root: r}
-	}
-	// Members in breadth-first order from their root, so that parents
-	// come before children.
-	for gi, r := range roots {
-		queue := append([]int(nil), children[r]...)
-		seen := map[int]bool{}
-		for len(queue) > 0 {
-			m := queue[0]
-			queue = queue[1:]
-			if seen[m] {
-				continue
-			}
-			seen[m] = true
-			if owner[m] == gi+1 {
-				groups[gi].members = append(groups[gi].members, m)
-			}
-			queue = append(queue, children[m]...)
-		}
-	}
-	return groups
+	return out
 }
 
 func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {

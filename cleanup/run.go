@@ -135,20 +135,24 @@ type target struct {
 // every version of every package, building the planner's input. The map
 // it returns takes a package's key to the Package the API knows.
 func inventory(ctx context.Context, cfg Config, prog *progress, now time.Time) ([]policy.PackageInput, map[string]Package, error) {
+	// Logins are case-insensitive: "Acme" and "acme" are one owner,
+	// listed once.
 	var targets []target
 	seen := map[target]bool{}
 	for _, r := range cfg.Policy.Rules {
 		t := target{r.Owner, r.PackageType}
-		if !seen[t] {
-			seen[t] = true
+		key := target{strings.ToLower(r.Owner), r.PackageType}
+		if !seen[key] {
+			seen[key] = true
 			targets = append(targets, t)
 		}
 	}
 
-	owners := map[string]Owner{}
+	owners := map[string]Owner{} // by lower-case login
 	ownerErr := map[string]error{}
 	for _, t := range targets {
-		if _, done := owners[t.owner]; done || ownerErr[t.owner] != nil {
+		key := strings.ToLower(t.owner)
+		if _, done := owners[key]; done || ownerErr[key] != nil {
 			continue
 		}
 		o, err := cfg.API.LookupOwner(ctx, t.owner)
@@ -156,20 +160,20 @@ func inventory(ctx context.Context, cfg Config, prog *progress, now time.Time) (
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			ownerErr[t.owner] = err
+			ownerErr[key] = err
 			continue
 		}
-		owners[t.owner] = o
+		owners[key] = o
 	}
 
 	var inputs []policy.PackageInput
 	var selected []Package
 	for _, t := range targets {
-		if err := ownerErr[t.owner]; err != nil {
+		if err := ownerErr[strings.ToLower(t.owner)]; err != nil {
 			inputs = append(inputs, failedInput(t.owner, t.typ, strings.Join(patternsFor(cfg.Policy, t), ","), err))
 			continue
 		}
-		all, err := cfg.API.ListPackages(ctx, owners[t.owner], t.typ)
+		all, err := cfg.API.ListPackages(ctx, owners[strings.ToLower(t.owner)], t.typ)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
@@ -287,7 +291,7 @@ func covered(p *policy.Policy, owner string, typ policy.PackageType, name string
 func patternsFor(p *policy.Policy, t target) []string {
 	var out []string
 	for _, r := range p.Rules {
-		if r.Owner == t.owner && r.PackageType == t.typ {
+		if strings.EqualFold(r.Owner, t.owner) && r.PackageType == t.typ {
 			out = append(out, r.Packages...)
 		}
 	}

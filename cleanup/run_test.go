@@ -640,3 +640,32 @@ func TestProgressLinesOnLongRunsWithoutFlooding(t *testing.T) {
 		t.Errorf("progress line %q does not say what remains", progress[0])
 	}
 }
+
+func TestOwnersAreCaseInsensitiveAndListedOnce(t *testing.T) {
+	w := newWorld(t)
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 30)
+	w.npmPackage("acme", "web", 30)
+	file := `rules:
+  - packages: app
+    package-type: npm
+    owner: Acme
+    keep-latest: 5
+  - packages: web
+    package-type: npm
+    owner: acme
+    keep-latest: 10
+`
+	p, err := policy.Parse(policy.Inputs{Values: map[string]string{"policy-file": "p.yaml"}, PolicyFile: []byte(file), DefaultOwner: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := w.run(t, p)
+	if tot := plan.Totals(); tot.Deleted != 25+20 || tot.Failed != 0 {
+		t.Errorf("deleted %d failed %d, want 45 and 0", tot.Deleted, tot.Failed)
+	}
+	// One owner lookup, one page of packages, one page per package.
+	if got := w.gh.CountRequests("GET"); got != 1+1+2 {
+		t.Errorf("GET requests = %d, want 4", got)
+	}
+}
