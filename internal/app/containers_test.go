@@ -1,29 +1,34 @@
-package cleanup_test
+package app
 
 import (
-	"context"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pkgretention/retention/cleanup"
 	"github.com/pkgretention/retention/containers"
+	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/internal/fakegh"
 	"github.com/pkgretention/retention/internal/fakeregistry"
 	"github.com/pkgretention/retention/policy"
 )
 
-// registryWorld is a world with a real OCI registry (ghcr's token flow)
-// holding the manifests of one container package, acme/app, whose
+// epoch is the fake clock's start in these tests.
+var epoch = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+
+// registryWorld is the fake API and a real OCI registry (ghcr's token
+// flow) holding the manifests of one container package, acme/app, whose
 // versions the fake API lists with the same digests and tags. Deleting a
-// version through the API deletes its manifest, as on ghcr.io.
+// version through the API deletes its manifest, as on ghcr.io. The action
+// runs against both as a runner starts it, on a fake clock.
 type registryWorld struct {
-	*world
+	clk     *clock.Fake
+	gh      *fakegh.Server
+	srv     *httptest.Server
 	reg     *fakeregistry.Registry
 	repo    string
 	created map[string]time.Time
-	reader  *containers.Reader
 	// pushed by role, for assertions
 	releases []fakeregistry.Pushed // tagged multi-arch indexes, oldest first
 	sigs     map[string]fakeregistry.Pushed
@@ -34,18 +39,18 @@ type registryWorld struct {
 
 func newRegistryWorld(t *testing.T, visibility string) *registryWorld {
 	t.Helper()
-	w := &registryWorld{world: newWorld(t), created: map[string]time.Time{}, sigs: map[string]fakeregistry.Pushed{}}
-	reg, err := fakeregistry.Start(fakeregistry.Options{Token: "s3cret", Seed: 7})
+	clk := clock.NewFake(epoch)
+	w := &registryWorld{clk: clk, created: map[string]time.Time{}, sigs: map[string]fakeregistry.Pushed{}}
+	w.gh = fakegh.New(fakegh.WithToken(testToken), fakegh.WithClock(clk))
+	w.srv = httptest.NewServer(w.gh)
+	t.Cleanup(w.srv.Close)
+	reg, err := fakeregistry.Start(fakeregistry.Options{Token: testToken, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
 	w.reg = reg
 	w.repo = containers.Repository("acme", "app")
-	w.reader, err = containers.NewReader(containers.Options{RegistryURL: reg.URL(), Token: "s3cret", Clock: w.clk})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w.gh.AddOrg("acme")
 	w.gh.AddPackage("acme", "container", "app", visibility)
 	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
@@ -125,18 +130,20 @@ func (w *registryWorld) seed(t *testing.T, popular int) {
 	}
 }
 
+// run runs the action on acme/app with the given rule inputs and returns
+// the plan file it wrote.
 func (w *registryWorld) run(t *testing.T, values map[string]string) *policy.Plan {
 	t.Helper()
 	values["package-type"] = "container"
 	values["packages"] = "app"
-	plan, err := cleanup.Run(context.Background(), cleanup.Config{
-		Policy: mustPolicy(t, values), API: w.api, Containers: w.reader.ForRun(nil),
-		Clock: w.clk, Log: w.log, Verify: true,
-	})
-	if err != nil {
-		t.Fatal(err)
+	values["registry-url"] = w.reg.URL()
+	r := newRunner(t, w.srv.URL, values)
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s", r.code, r.stdoutText)
 	}
-	return plan
+	return readPlan(t, r.planPath)
 }
 
 // intact asserts that an image and everything it references still exists.
