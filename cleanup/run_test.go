@@ -3,6 +3,7 @@ package cleanup_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -667,5 +668,71 @@ func TestOwnersAreCaseInsensitiveAndListedOnce(t *testing.T) {
 	// One owner lookup, one page of packages, one page per package.
 	if got := w.gh.CountRequests("GET"); got != 1+1+2 {
 		t.Errorf("GET requests = %d, want 4", got)
+	}
+}
+
+func TestMissingNamedPackageIsAnErrorForThatPackageOnly(t *testing.T) {
+	w := newWorld(t)
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 12)
+	plan := w.run(t, mustPolicy(t, map[string]string{"package-type": "npm", "packages": "app, ghost", "keep-latest": "2"}))
+
+	var ghost *policy.PackagePlan
+	for i := range plan.Packages {
+		if plan.Packages[i].Name == "ghost" {
+			ghost = &plan.Packages[i]
+		}
+	}
+	if ghost == nil || ghost.Complete || !strings.Contains(ghost.Error, "not found") {
+		t.Fatalf("the missing package is not reported as failed: %+v", ghost)
+	}
+	if tot := plan.Totals(); tot.Deleted != 10 || tot.Incomplete != 1 {
+		t.Errorf("deleted %d incomplete %d, want 10 deleted in app and 1 failed package", tot.Deleted, tot.Incomplete)
+	}
+}
+
+func TestLastVersionRefusalIsReportedNotRetried(t *testing.T) {
+	w := newWorld(t)
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 3) // 1.0.0, 1.0.1, 1.0.2 (newest)
+	// Another job deletes the newest version while this run deletes the
+	// oldest (the hook runs before GitHub answers this run's DELETE): the
+	// next deletion meets GitHub's last-version refusal.
+	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
+		if v.Name != "1.0.0" {
+			return
+		}
+		for _, a := range w.gh.Active("acme", "npm", "app") {
+			if a.Name != "1.0.2" {
+				continue
+			}
+			req, _ := http.NewRequest("DELETE", fmt.Sprintf("%s/orgs/acme/packages/npm/app/versions/%d", w.srv.URL, a.ID), nil)
+			req.Header.Set("Authorization", "Bearer s3cret")
+			resp, err := w.srv.Client().Do(req)
+			if err != nil || resp.StatusCode != http.StatusNoContent {
+				t.Errorf("the other job's delete failed: %v %v", err, resp)
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+		}
+	})
+	plan := w.run(t, mustPolicy(t, map[string]string{"package-type": "npm", "packages": "app", "keep-latest": "1"}))
+
+	res := map[string]string{}
+	for _, v := range plan.Packages[0].Versions {
+		res[v.Name] = v.Result
+	}
+	if res["1.0.0"] != policy.ResultDeleted || !strings.HasPrefix(res["1.0.1"], policy.ResultFailedPrefix) || !strings.Contains(res["1.0.1"], "last version") {
+		t.Errorf("results %v: want 1.0.0 deleted and 1.0.1 failed with the last-version refusal", res)
+	}
+	n := 0
+	for _, r := range w.gh.Requests() {
+		if r.Method == "DELETE" && r.Status == 400 {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the refused DELETE was sent %d times, want once (no retry)", n)
 	}
 }
