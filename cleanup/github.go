@@ -220,7 +220,11 @@ func (g *GitHub) ListVersions(ctx context.Context, pkg Package, state string) ([
 	}
 	q := url.Values{"per_page": {"100"}, "state": {state}}
 	var out []policy.Version
+	onPage := pageHook(ctx)
 	err = listPages(ctx, g, pp+"/versions", q, func(n int) { out = slices.Grow(out, n) }, func(page []apiVersion) {
+		if onPage != nil {
+			onPage(len(page))
+		}
 		for i := range page {
 			v := &page[i]
 			out = append(out, policy.Version{ID: v.ID, Name: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})

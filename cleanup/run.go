@@ -100,7 +100,8 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	now := cfg.Clock.Now()
 	prog := newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery)
 
-	inputs, pkgs, err := inventory(WithResetWait(ctx, cfg.ListResetWait), cfg, prog, now)
+	lctx := withPageHook(WithResetWait(ctx, cfg.ListResetWait), prog.listed)
+	inputs, pkgs, err := inventory(lctx, cfg, now)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ type target struct {
 // inventory finds the owners and packages the policy covers and lists
 // every version of every package, building the planner's input. The map
 // it returns takes a package's key to the Package the API knows.
-func inventory(ctx context.Context, cfg Config, prog *progress, now time.Time) ([]policy.PackageInput, map[string]Package, error) {
+func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.PackageInput, map[string]Package, error) {
 	// Logins are case-insensitive: "Acme" and "acme" are one owner,
 	// listed once.
 	var targets []target
@@ -208,7 +209,6 @@ func inventory(ctx context.Context, cfg Config, prog *progress, now time.Time) (
 			mu.Lock()
 			listed[i] = in
 			mu.Unlock()
-			prog.listed(len(in.Versions))
 			return nil
 		})
 	}

@@ -736,3 +736,39 @@ func TestLastVersionRefusalIsReportedNotRetried(t *testing.T) {
 		t.Errorf("the refused DELETE was sent %d times, want once (no retry)", n)
 	}
 }
+
+// slowTransport makes every request take a second of the fake clock.
+type slowTransport struct {
+	clk  *clock.Fake
+	base http.RoundTripper
+}
+
+func (s slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.clk.Advance(time.Second)
+	return s.base.RoundTrip(r)
+}
+
+func TestProgressLinesWhileListing(t *testing.T) {
+	w := newWorld(t)
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 3000) // 30 pages, a second each
+	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: w.srv.URL, Token: "s3cret", Clock: w.clk,
+		Transport: slowTransport{w.clk, http.DefaultTransport}, ListConcurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPolicy(t, map[string]string{"package-type": "npm", "packages": "app", "keep-latest": "10", "dry-run": "true"})
+	if _, err := cleanup.Run(context.Background(), cleanup.Config{Policy: p, API: api, Clock: w.clk, Log: w.log}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range w.log.all() {
+		if strings.HasPrefix(l, "info: progress:") && strings.Contains(l, "versions listed") {
+			lines = append(lines, l)
+		}
+	}
+	// 32 seconds of listing: a line at 10, 20 and 30 s.
+	if len(lines) != 3 {
+		t.Errorf("%d progress lines while listing for 32 s, want 3: %v", len(lines), lines)
+	}
+}
