@@ -2,6 +2,8 @@ package app
 
 import (
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,5 +326,57 @@ func TestUnreadableManifestDeletesNothingThatDependsOnIt(t *testing.T) {
 	}
 	if !found {
 		t.Error("no version is kept with reason manifest-unreadable")
+	}
+}
+
+func TestRestoreBringsBackWholeImagesMembersFirst(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	before := activeNames(w.gh, "acme", "container", "app")
+
+	plan := w.run(t, map[string]string{"tag-state": "tagged", "keep-latest": "2"})
+	w.gone(t, w.releases[0])
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if err := writePlanFile(planFile, plan); err != nil {
+		t.Fatal(err)
+	}
+	w.gh.ResetLog()
+
+	r := newRunner(t, w.srv.URL, map[string]string{"restore-from": planFile})
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("restore: exit %d\n%s", r.code, r.stdoutText)
+	}
+	if after := activeNames(w.gh, "acme", "container", "app"); !slices.Equal(after, before) {
+		t.Errorf("after the restore %d versions are active, want the %d before the run", len(after), len(before))
+	}
+	for _, rel := range w.releases {
+		w.intact(t, rel)
+		w.intact(t, w.sigs[rel.Digest])
+	}
+	// Every member was restored before the image that references it.
+	at := map[string]int{}
+	byID := map[string]string{}
+	for _, v := range plan.Packages[0].Versions {
+		byID[strconv.FormatInt(v.ID, 10)] = v.Name
+	}
+	for i, req := range w.gh.Requests() {
+		if req.Method == "POST" {
+			id := strings.TrimSuffix(req.Path, "/restore")
+			at[byID[id[strings.LastIndex(id, "/")+1:]]] = i
+		}
+	}
+	for _, v := range plan.Packages[0].Versions {
+		for _, p := range v.Parents {
+			pi, pok := at[p]
+			vi, vok := at[v.Name]
+			if pok && vok && vi > pi {
+				t.Errorf("member %s restored after its image %s", v.Name[:19], p[:19])
+			}
+		}
+	}
+	if len(at) == 0 {
+		t.Fatal("no restore request was sent")
 	}
 }
