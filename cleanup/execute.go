@@ -53,6 +53,9 @@ type group struct {
 	pkg     *policy.PackagePlan
 	root    int   // index into pkg.Versions
 	members []int // in deletion order: parents before children
+	// byName finds a package's versions by digest, to check a member's
+	// parents; shared by the package's groups.
+	byName map[string]*policy.VersionPlan
 }
 
 func (g group) size() int { return 1 + len(g.members) }
@@ -61,9 +64,16 @@ func (g group) size() int { return 1 + len(g.members) }
 // them: oldest image first, each root before its members.
 func deletionGroups(pp *policy.PackagePlan) []group {
 	gs := policy.Groups(pp)
+	var byName map[string]*policy.VersionPlan
 	out := make([]group, len(gs))
 	for i, g := range gs {
-		out[i] = group{pkg: pp, root: g[0], members: g[1:]}
+		if len(g) > 1 && byName == nil {
+			byName = make(map[string]*policy.VersionPlan, len(pp.Versions))
+			for j := range pp.Versions {
+				byName[pp.Versions[j].Name] = &pp.Versions[j]
+			}
+		}
+		out[i] = group{pkg: pp, root: g[0], members: g[1:], byName: byName}
 	}
 	return out
 }
@@ -168,13 +178,9 @@ func (ex *executor) deleteGroup(ctx context.Context, p Package, g group) error {
 	if err := ex.deleteOne(ctx, p, &vs[g.root]); err != nil {
 		return err
 	}
-	byName := make(map[string]*policy.VersionPlan, len(vs))
-	for i := range vs {
-		byName[vs[i].Name] = &vs[i]
-	}
 	for _, m := range g.members {
 		v := &vs[m]
-		if r := parentsBlock(v, byName); r != "" {
+		if r := parentsBlock(v, g.byName); r != "" {
 			v.Result = r
 			continue
 		}
