@@ -121,6 +121,24 @@ func flagError(err error) error {
 	return err
 }
 
+// inputsFromEnv fills each input not given as a flag from INPUT_<NAME>
+// in the environment, the runner's spelling (INPUT_KEEP-LATEST), so a
+// script can set the inputs as an action step would; a flag wins. The
+// token is read from GITHUB_TOKEN only.
+func inputsFromEnv(in rawInputs, getenv func(string) string) {
+	for _, def := range Inputs {
+		if def.Env != "" {
+			continue
+		}
+		if _, given := in[def.Name]; given {
+			continue
+		}
+		if v := getenv("INPUT_" + strings.ToUpper(def.Name)); v != "" {
+			in[def.Name] = v
+		}
+	}
+}
+
 // runCLI runs from the command line: flags named like the inputs, the token
 // from GITHUB_TOKEN, a table (or JSON) on stdout, the log on stderr.
 func runCLI(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, d deps) int {
@@ -133,6 +151,7 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 		errorLines(stderr, "retention: ", err)
 		return ExitInvalid
 	}
+	inputsFromEnv(in, getenv)
 	token := strings.TrimSpace(getenv("GITHUB_TOKEN"))
 	stdout, stderr = redact(stdout, token), redact(stderr, token)
 	in[inToken] = token

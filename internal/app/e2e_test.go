@@ -187,6 +187,18 @@ func TestCLIRun(t *testing.T) {
 			t.Errorf("a dry run sent %d mutations", gh.Mutations())
 		}
 	})
+	t.Run("inputs from the environment", func(t *testing.T) {
+		env := map[string]string{"GITHUB_API_URL": srv.URL, "GITHUB_TOKEN": testToken, "GITHUB_REPOSITORY_OWNER": "acme",
+			"INPUT_PACKAGES": "widgets", "INPUT_PACKAGE-TYPE": "npm", "INPUT_KEEP-LATEST": "5", "INPUT_DRY-RUN": "true"}
+		// The flag wins over INPUT_KEEP-LATEST.
+		code, stdout, stderr := cli(t, env, "--keep-latest", "2", "--plan-file", planFile)
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "6 versions: 4 delete, 2 keep") || gh.Mutations() != 0 {
+			t.Errorf("want the dry-run plan of keep-latest 2 from the flag; mutations %d:\n%s", gh.Mutations(), stdout)
+		}
+	})
 	t.Run("json", func(t *testing.T) {
 		code, stdout, stderr := cli(t, env, "--packages=widgets", "--package-type=npm", "--keep-latest=2", "--dry-run=true", "--json", "--plan-file", planFile)
 		if code != ExitOK {

@@ -10,7 +10,9 @@ import (
 const helpIntro = `retention enforces retention policies on GitHub Packages: it lists the
 versions of the packages a policy covers, plans which to delete, keep or
 protect (newest first, with the reason), and deletes them, or with
---dry-run only reports the plan. The flags are the GitHub Action's inputs.
+--dry-run only reports the plan. The flags are the GitHub Action's inputs;
+each can also be set as INPUT_<NAME> in the environment, as on a runner
+(INPUT_KEEP-LATEST=10), and a flag wins over it.
 
 Usage:
   retention [flags]              run the policy (token from GITHUB_TOKEN)
