@@ -104,7 +104,10 @@ type planner struct {
 	created []int32 // newest first by created_at, then id (on demand)
 	rank    []int32 // position of a version in order
 	labels  [][]string
-	semvers [][]*semver.Version // parsed labels, on demand
+	// memberSelected marks tagged members some rule selects by their own
+	// tags (see taggedMember).
+	memberSelected []bool
+	semvers        [][]*semver.Version // parsed labels, on demand
 
 	parents  [][]int32 // parents that exist, newest first
 	children [][]int32
@@ -363,10 +366,19 @@ func (p *planner) breakCycles() {
 	}
 }
 
-// judged reports whether a version gets its own rule evaluation: a root, or
-// a version with a tag of its own.
+// judged reports whether a version gets its own rule evaluation: a root.
+// A member (a version another version references) follows its roots and
+// takes no keep-latest place, even with a tag of its own.
 func (p *planner) judged(i int32) bool {
-	return len(p.parents[i]) == 0 || len(p.labels[i]) > 0
+	return len(p.parents[i]) == 0
+}
+
+// taggedMember reports whether a version is a member with a tag of its own
+// (a platform image tagged v1-amd64 inside the index v1): it goes with its
+// roots only if some rule selects it by its own tags and finds it old
+// enough, so that a rule for untagged images never takes a tag away.
+func (p *planner) taggedMember(i int32) bool {
+	return len(p.parents[i]) > 0 && len(p.labels[i]) > 0
 }
 
 func (p *planner) semverLabels(i int32) []*semver.Version {
@@ -480,6 +492,12 @@ func (p *planner) applyRule(e *ruleEval) {
 	latest := 0
 	for _, i := range order {
 		keep := p.keepMatch(e, i)
+		if p.taggedMember(i) && p.selects(r, i) && (r.OlderThan <= 0 || p.now.Sub(ts(&p.vs[i])) > r.OlderThan) {
+			if p.memberSelected == nil {
+				p.memberSelected = make([]bool, len(p.vs))
+			}
+			p.memberSelected[i] = true
+		}
 		if p.judged(i) && p.selects(r, i) {
 			switch {
 			case latest < r.KeepLatest:
@@ -523,6 +541,9 @@ func (p *planner) decide(i int32) (Decision, string) {
 		}
 		return Keep, ReasonNotSelected
 	}
+	if p.taggedMember(i) && (p.memberSelected == nil || !p.memberSelected[i]) {
+		return Keep, ReasonNotSelected
+	}
 	deletedParent := int32(-1)
 	for _, q := range p.parents[i] {
 		if p.dec[q] != Delete {
@@ -535,7 +556,8 @@ func (p *planner) decide(i int32) (Decision, string) {
 	switch {
 	case p.cycleMate != nil && p.cycleMate[i] >= 0:
 		return Keep, p.childOfReason(p.cycleMate[i])
-	case p.hasUnreadable && len(p.labels[i]) == 0:
+	case p.hasUnreadable:
+		// Any version may be a child of the unreadable manifest.
 		return Keep, ReasonUnreadable
 	case p.in.Protected[p.vs[i].ID]:
 		return Protected, ReasonDownloadRule
@@ -586,11 +608,21 @@ func (p *planner) guard() bool {
 			}
 		}
 		if tagged && !taggedKept {
+			// Keep the newest image with a tag of its own; an orphan
+			// signature (tagged only sha256-….sig) only when there is none.
 			pick := int32(-1)
 			for _, i := range p.order {
-				if len(p.vs[i].Tags) > 0 && len(p.parents[i]) == 0 {
+				if len(p.labels[i]) > 0 && len(p.parents[i]) == 0 {
 					pick = i
 					break
+				}
+			}
+			if pick < 0 {
+				for _, i := range p.order {
+					if len(p.vs[i].Tags) > 0 && len(p.parents[i]) == 0 {
+						pick = i
+						break
+					}
 				}
 			}
 			if pick < 0 {
@@ -656,7 +688,10 @@ func (p *planner) versionPlans() []VersionPlan {
 
 // applyMaxDeletions keeps the deletions within the cap: delete groups, oldest
 // first across packages, are taken while they fit; the first that does not
-// fit and every later one are deferred (keep, max-deletions).
+// fit and every later one are deferred (keep, max-deletions). An image is
+// never split, so a run whose oldest image alone is larger than the cap
+// deletes that image whole: otherwise it would be deferred on every run and
+// nothing would ever be deleted.
 func applyMaxDeletions(plan *Plan, limit int) {
 	type ref struct {
 		pkg int
@@ -684,8 +719,8 @@ func applyMaxDeletions(plan *Plan, limit int) {
 	})
 	left := limit
 	deferring := false
-	for _, r := range refs {
-		if !deferring && len(r.g) <= left {
+	for k, r := range refs {
+		if !deferring && (len(r.g) <= left || k == 0) {
 			left -= len(r.g)
 			continue
 		}

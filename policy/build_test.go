@@ -215,13 +215,13 @@ func TestBuildRuleSteps(t *testing.T) {
 			want: map[int64]string{1: "delete selected", 2: "keep not-selected", 3: "delete selected"},
 		},
 		{
-			name:       "an unreadable manifest keeps every untagged version",
+			name:       "an unreadable manifest keeps every version of the package",
 			inputs:     map[string]string{"packages": "p", "delete-tags": "pr-*, sha256:*"},
 			unreadable: map[int64]string{10: "500", 777: "not in the package"},
 			versions: []tv{{id: 10, tags: []string{"v1"}, age: 3 * d}, {id: 20, age: 3 * d}, {id: 21, age: 3 * d, parents: []int64{20}},
 				{id: 30, tags: []string{"pr-1"}, age: 3 * d}, {id: 31, age: 3 * d, parents: []int64{30}}},
 			want: map[int64]string{10: "keep manifest-unreadable", 20: "keep manifest-unreadable", 21: "keep child-of:#20",
-				30: "delete selected", 31: "keep manifest-unreadable"},
+				30: "keep manifest-unreadable", 31: "keep child-of:#30"},
 		},
 		{
 			name:       "an unreadable id outside the package changes nothing",
@@ -405,7 +405,11 @@ func TestBuildMaxDeletions(t *testing.T) {
 	}{
 		{"3", map[int64]string{1: "keep not-selected", 10: "delete selected", 11: "delete child-of:#10", 12: "delete child-of:#10",
 			20: "keep max-deletions", 30: "keep max-deletions", 31: "keep max-deletions"}},
-		{"2", map[int64]string{1: "keep not-selected", 10: "keep max-deletions", 11: "keep max-deletions", 12: "keep max-deletions",
+		// The oldest image (3 versions) is larger than the cap: it goes
+		// whole, alone, rather than blocking every run.
+		{"2", map[int64]string{1: "keep not-selected", 10: "delete selected", 11: "delete child-of:#10", 12: "delete child-of:#10",
+			20: "keep max-deletions", 30: "keep max-deletions", 31: "keep max-deletions"}},
+		{"1", map[int64]string{1: "keep not-selected", 10: "delete selected", 11: "delete child-of:#10", 12: "delete child-of:#10",
 			20: "keep max-deletions", 30: "keep max-deletions", 31: "keep max-deletions"}},
 		{"6", map[int64]string{1: "keep not-selected", 10: "delete selected", 11: "delete child-of:#10", 12: "delete child-of:#10",
 			20: "delete selected", 30: "delete selected", 31: "delete child-of:#30"}},

@@ -35,9 +35,13 @@
 //
 // Containers: Structure.Parents says which versions reference which
 // (parents whose id is not among the versions are ignored: the child is an
-// orphan). A version is judged on its own when it is a root (no parents) or
-// has a tag of its own; a pure child (parents, no tag of its own) follows
-// its parents. Every other type has no structure: each version is judged.
+// orphan). A version is judged on its own when it is a root (no parents);
+// a member (a version with parents) follows its parents and takes no
+// keep-latest place. A member with a tag of its own (a platform image
+// tagged v1-amd64 in the manifest list v1) goes with its parents only if
+// some rule also selects it by its own tags and finds it old enough, so a
+// rule for untagged images never takes a tag away. Every other type has no
+// structure: each version is judged.
 //
 // For each rule covering the package, on the judged versions:
 //
@@ -70,10 +74,9 @@
 // # Fail closed, guards
 //
 //   - A version in Structure.Unreadable is kept (manifest-unreadable). As its
-//     children are unknown, every untagged version of the package (no tag of
-//     its own: untagged roots, pure children, signatures) that would be
-//     deleted is kept too, with the same reason. Tagged versions are still
-//     judged by their tags.
+//     children are unknown, and any version, tagged or not, may be one of
+//     them, no version of the package is deleted: every version that would
+//     be is kept with the same reason. The next run reads it again.
 //   - A version in PackageInput.Protected that would be deleted is
 //     protected (download-rule); its children are kept (child-of).
 //   - Containers: GitHub refuses to delete the last tagged version, any tag
@@ -93,6 +96,7 @@
 // groups (Groups): a root and the members deleted with it count as one
 // deletion each. Groups are taken oldest first (root's updated_at, then id)
 // while they fit in what is left of the cap; the first group that does not
-// fit and every later one are deferred: kept, reason max-deletions. A group
-// larger than the cap is therefore never deleted until the cap is raised.
+// fit and every later one are deferred: kept, reason max-deletions. An image
+// is never split: when the oldest group alone is larger than the cap, it is
+// deleted whole and nothing else, so that a run always progresses.
 package policy

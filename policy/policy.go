@@ -193,13 +193,21 @@ func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner stri
 			texts = v.list
 		}
 		var out []string
+		failed := false
 		for _, t := range texts {
 			ps, err := splitPatterns(t)
 			if err != nil {
 				fail(name, "%v", err)
+				failed = true
 				continue
 			}
 			out = append(out, ps...)
+		}
+		if len(out) == 0 && !failed && name != "packages" {
+			// Given, but no pattern in it (" , ", [] or ""): an empty
+			// selector would select everything, so it is an error,
+			// never "no selector".
+			fail(name, "holds no pattern; give at least one, or leave %s out", name)
 		}
 		return out
 	}

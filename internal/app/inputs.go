@@ -91,7 +91,7 @@ var Inputs = []Input{
 	{Name: inKeepSemver, Arg: "RANGE", Rule: true, Policy: true,
 		Description: "Always keep versions with a tag or name satisfying this semver range. Keep wins."},
 	{Name: inMaxDeletions, Arg: "N", Policy: true,
-		Description: "Delete at most N versions per run, oldest first; the rest are deferred to the next run. Default: no cap."},
+		Description: "Delete at most N versions per run, oldest first, whole images only (an oldest image larger than N goes alone); the rest are deferred to the next run. Empty or 0: no cap."},
 	{Name: inMaxDeletesPerMinute, Arg: "N", Default: strconv.Itoa(cleanup.DefaultDeletesPerMinute),
 		Description: "Pacing of DELETE requests, 1 to 1000 per minute, one at a time and evenly spaced. The default stays within GitHub's secondary rate limits; raise it only with a token that allows it."},
 	{Name: inDryRun, Bool: true, Default: "false", Policy: true,
