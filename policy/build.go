@@ -44,6 +44,7 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 			Visibility: in.Visibility,
 			Complete:   in.Complete,
 			Error:      in.Error,
+			Deferred:   in.Deferred && !in.Complete,
 			Versions:   []VersionPlan{},
 		}
 		if in.Complete {

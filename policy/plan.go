@@ -104,13 +104,17 @@ type Plan struct {
 // PackagePlan is the plan for one package. Complete is false when the
 // listing failed: such a package has Error set and nothing in it is deleted.
 type PackagePlan struct {
-	Owner      string        `json:"owner"`
-	Type       PackageType   `json:"type"`
-	Name       string        `json:"name"`
-	Visibility string        `json:"visibility"`
-	Complete   bool          `json:"complete"`
-	Error      string        `json:"error,omitempty"`
-	Versions   []VersionPlan `json:"versions"`
+	Owner      string      `json:"owner"`
+	Type       PackageType `json:"type"`
+	Name       string      `json:"name"`
+	Visibility string      `json:"visibility"`
+	Complete   bool        `json:"complete"`
+	Error      string      `json:"error,omitempty"`
+	// Deferred marks an incomplete package that was not listed because
+	// GitHub's rate limits stopped the run: it is left for the next run,
+	// not failed.
+	Deferred bool          `json:"deferred,omitempty"`
+	Versions []VersionPlan `json:"versions"`
 }
 
 // VersionPlan is the decision for one version. Parents holds the digests of
@@ -181,9 +185,13 @@ func (p *Plan) plain() planJSON {
 // executed, by result.
 type Totals struct {
 	Packages int
-	// Incomplete counts packages whose listing failed (nothing decided).
+	// Incomplete counts packages whose listing failed (nothing decided),
+	// deferred ones included.
 	Incomplete int
-	Versions   int
+	// DeferredPackages counts the incomplete packages left for the next
+	// run because of rate limits (not failures).
+	DeferredPackages int
+	Versions         int
 
 	// Versions by decision.
 	Delete, Keep, Protected int
@@ -214,6 +222,9 @@ func (p *Plan) Totals() Totals {
 		t.Packages++
 		if !pp.Complete {
 			t.Incomplete++
+			if pp.Deferred {
+				t.DeferredPackages++
+			}
 		}
 		for i := range pp.Versions {
 			v := &pp.Versions[i]

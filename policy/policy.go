@@ -94,6 +94,9 @@ type PackageInput struct {
 	// an incomplete package is deleted.
 	Complete bool
 	Error    string
+	// Deferred marks an incomplete package left for the next run because
+	// of rate limits rather than failed.
+	Deferred bool
 	Versions []Version
 	// Structure is the container structure (nil: every version is a root).
 	// It is ignored for other package types.
