@@ -224,6 +224,7 @@ func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionP
 		return err
 	}
 	err := ex.cfg.API.DeleteVersion(ctx, p, v.ID)
+	ex.sentLate()
 	label := describe(v)
 	switch {
 	case errors.Is(err, ErrNoPermission):
@@ -265,6 +266,16 @@ func (ex *executor) pace(ctx context.Context) error {
 	}
 	ex.sent, ex.last = true, now
 	return ctx.Err()
+}
+
+// sentLate is called when a paced request returns: one that took longer
+// than the interval (it waited because GitHub said so, or was retried) went
+// out late, so the next one is spaced from its end and a wait is never
+// followed by a burst.
+func (ex *executor) sentLate() {
+	if end := ex.cfg.Clock.Now(); end.Sub(ex.last) > ex.interval {
+		ex.last = end
+	}
 }
 
 // describe names a version in a log line: id, name and tags.

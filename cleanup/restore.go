@@ -115,6 +115,7 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 			return err
 		}
 		err := cfg.API.RestoreVersion(ctx, p, v.ID)
+		ex.sentLate()
 		switch {
 		case err == nil:
 			v.Result = policy.ResultRestored

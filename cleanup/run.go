@@ -2,6 +2,7 @@ package cleanup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -238,6 +239,10 @@ func listPackage(ctx context.Context, cfg Config, p Package, now time.Time) poli
 	if err != nil {
 		in.Complete = false
 		in.Error = fmt.Sprintf("listing incomplete, nothing deleted: %v", err)
+		if rateLimited(err) {
+			in.Deferred = true
+			in.Error = fmt.Sprintf("left for the next run, nothing deleted: GitHub's rate limit stopped the listing: %v", err)
+		}
 		return in
 	}
 	in.Versions = versions
@@ -276,7 +281,19 @@ func mayDelete(p *policy.Policy, in policy.PackageInput, now time.Time) bool {
 }
 
 func failedInput(owner string, typ policy.PackageType, name string, err error) policy.PackageInput {
-	return policy.PackageInput{Owner: owner, Type: typ, Name: name, Complete: false, Error: err.Error()}
+	in := policy.PackageInput{Owner: owner, Type: typ, Name: name, Complete: false, Error: err.Error()}
+	if rateLimited(err) {
+		in.Deferred = true
+		in.Error = "left for the next run: GitHub's rate limit stopped the run: " + in.Error
+	}
+	return in
+}
+
+// rateLimited reports whether err is GitHub's rate limit, primary or
+// secondary, rather than a failure: what it stopped is deferred to the next
+// run, never failed.
+func rateLimited(err error) bool {
+	return errors.Is(err, ErrBudgetExhausted) || errors.Is(err, ErrSecondaryRateLimit)
 }
 
 func covered(p *policy.Policy, owner string, typ policy.PackageType, name string) bool {

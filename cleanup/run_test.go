@@ -772,3 +772,61 @@ func TestProgressLinesWhileListing(t *testing.T) {
 		t.Errorf("%d progress lines while listing for 32 s, want 3: %v", len(lines), lines)
 	}
 }
+
+func TestPacingHoldsAfterAWaitForTheLimit(t *testing.T) {
+	w := newWorld(t, fakegh.WithSecondaryLimit(fakegh.SecondaryLimit{Every: 5, RetryAfter: 60 * time.Second, Status: 429}))
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "app", 20)
+	p := mustPolicy(t, map[string]string{"package-type": "npm", "packages": "app", "keep-latest": "10"})
+	if _, err := cleanup.Run(context.Background(), cleanup.Config{Policy: p, API: w.api, Clock: w.clk, DeletesPerMinute: 60}); err != nil {
+		t.Fatal(err)
+	}
+	var prev time.Time
+	n := 0
+	for _, r := range w.gh.Requests() {
+		if r.Method != "DELETE" {
+			continue
+		}
+		if n > 0 && r.At.Sub(prev) < time.Second {
+			t.Errorf("DELETE %d (status %d) started %s after the previous one, want at least 1s at 60 a minute", n, r.Status, r.At.Sub(prev))
+		}
+		prev = r.At
+		n++
+	}
+	if n < 12 {
+		t.Fatalf("%d DELETEs: the limit was never met, the test proves nothing", n)
+	}
+}
+
+func TestRateLimitWhileListingDefersThePackage(t *testing.T) {
+	// Six GETs a minute on the versions endpoint, then GitHub asks to wait
+	// 20 minutes: longer than a run waits for a secondary limit.
+	w := newWorld(t, fakegh.WithSecondaryLimit(fakegh.SecondaryLimit{PointsPerMinute: 6, RetryAfter: 20 * time.Minute, Status: 429}))
+	w.gh.AddOrg("acme")
+	w.npmPackage("acme", "big", 1000)
+	// Pages one at a time, so that the server's log tells exactly whether
+	// a request went out after GitHub said to wait.
+	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: w.srv.URL, Token: "s3cret", Clock: w.clk, ListConcurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPolicy(t, map[string]string{"package-type": "npm", "packages": "big", "keep-latest": "10"})
+	plan, err := cleanup.Run(context.Background(), cleanup.Config{Policy: p, API: api, Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tot := plan.Totals()
+	if tot.DeferredPackages != 1 || tot.Incomplete != 1 || tot.Deleted != 0 {
+		t.Fatalf("deferred packages %d, incomplete %d, deleted %d: want the package deferred and nothing deleted", tot.DeferredPackages, tot.Incomplete, tot.Deleted)
+	}
+	if pp := plan.Packages[0]; !pp.Deferred || !strings.Contains(pp.Error, "next run") {
+		t.Errorf("package: deferred=%v error=%q", pp.Deferred, pp.Error)
+	}
+	if w.gh.Mutations() != 0 {
+		t.Errorf("%d mutating requests for a package whose listing is incomplete", w.gh.Mutations())
+	}
+	if v := w.gh.Violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+}
