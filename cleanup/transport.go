@@ -74,9 +74,10 @@ type RetryOptions struct {
 	// it doubles on every further refusal of the same request.
 	SecondaryWait time.Duration
 	// MaxWait is the longest single wait the server may impose through
-	// retry-after or the backoff above (default 15 min); a longer one gives
-	// up at once with ErrSecondaryRateLimit, and so does every request
-	// started before that wait is over (none is sent meanwhile).
+	// retry-after or the backoff above (default 15 min). A secondary limit
+	// asking longer gives up at once with ErrSecondaryRateLimit, and so
+	// does every request started before that wait is over (none is sent
+	// meanwhile); a 5xx asking longer is returned at once, not retried.
 	MaxWait time.Duration
 	// MaxResetWait is how long a request may wait for the primary budget to
 	// be renewed (x-ratelimit-reset). Default 0: an empty budget fails at
@@ -151,8 +152,10 @@ type TransportOptions struct {
 //     without retrying. Once a response reported the budget empty, later
 //     requests fail the same way before being sent.
 //   - 500, 502, 503, 504 and network errors: up to Attempts attempts with
-//     exponential backoff and full jitter. Other 4xx are returned as they
-//     are.
+//     exponential backoff and full jitter. A 5xx with retry-after closes the
+//     gate for that long instead (no request of the client goes out before
+//     it), or, when retry-after exceeds MaxWait, is returned at once
+//     without a retry. Other 4xx are returned as they are.
 //
 // The budget reported by every response's x-ratelimit-* headers is kept
 // (Budget). The transport is the only rate-limit authority: it removes
@@ -309,15 +312,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			faults++
+			now := t.clock.Now()
+			ra, hasRA := retryAfter(resp.Header, now)
+			if hasRA && ra > t.retry.MaxWait {
+				// Retrying sooner than the server asked would hammer it,
+				// waiting that long is not allowed: this answer is final.
+				break
+			}
+			if hasRA {
+				// The server's word holds for every request, this one's
+				// last attempt included: none goes out before that time.
+				t.block(now.Add(ra), fmt.Sprintf("server error %d: waiting %s (retry-after) before %s %s", resp.StatusCode, ra.Round(time.Second), req.Method, req.URL.Path))
+			}
 			if !replayable || faults >= t.retry.Attempts {
 				break
 			}
-			d := t.backoff(faults)
-			if ra, ok := retryAfter(resp.Header, t.clock.Now()); ok && ra <= t.retry.MaxWait {
-				d = ra
-			}
 			drain(resp)
-			if err := t.clock.Sleep(ctx, d); err != nil {
+			if hasRA {
+				continue // waitTurn waits on the gate
+			}
+			if err := t.clock.Sleep(ctx, t.backoff(faults)); err != nil {
 				return nil, err
 			}
 			continue

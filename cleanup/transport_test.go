@@ -546,3 +546,148 @@ func TestClassifyGoGitHubRateLimitErrors(t *testing.T) {
 		t.Errorf("AbuseRateLimitError → %v", err)
 	}
 }
+
+// A 5xx with retry-after is the server's word for every request of the
+// client: the gate closes for that long, even when the request refused
+// gives up (its last attempt), and the next request waits.
+func TestServerErrorRetryAfterClosesTheGate(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		retryAfter string
+		attempts   int
+		wantErr    bool // the first request gives up with the 5xx
+	}{
+		{"503 retried after retry-after", 503, "20", 0, false},
+		{"502 HTTP date, retried", 502, ghEpoch.Add(20 * time.Second).Format(http.TimeFormat), 0, false},
+		{"503 on the last attempt", 503, "20", 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(ghEpoch)
+			s := newGHServer(t, clk)
+			s.handle("DELETE", ghTestDeletePath, ghSequence(ghStatus(tt.status, http.StatusText(tt.status), "Retry-After", tt.retryAfter), ghNoContent))
+			s.handle("DELETE", "/orgs/acme/packages/container/app/versions/2", ghNoContent)
+			var notes []string
+			g := ghClient(t, s, func(o *GitHubOptions) {
+				o.Retry.Attempts = tt.attempts
+				o.Notify = func(m string) { notes = append(notes, m) }
+			})
+			err := g.DeleteVersion(context.Background(), ghTestPkg, 1)
+			var ae *APIError
+			if tt.wantErr != (errors.As(err, &ae) && ae.Status == tt.status) || (!tt.wantErr && err != nil) {
+				t.Fatalf("first DeleteVersion: err = %v, want a %d: %v", err, tt.status, tt.wantErr)
+			}
+			if err := g.DeleteVersion(context.Background(), ghTestPkg, 2); err != nil {
+				t.Fatalf("second DeleteVersion: %v", err)
+			}
+			wantReqs := 3
+			if tt.wantErr {
+				wantReqs = 2
+			}
+			if n := s.count(); n != wantReqs {
+				t.Errorf("requests = %d, want %d", n, wantReqs)
+			}
+			ghAssertNotBefore(t, s, ghEpoch.Add(20*time.Second))
+			if clk.Slept() != 20*time.Second {
+				t.Errorf("slept %s, want exactly the 20s retry-after", clk.Slept())
+			}
+			want := fmt.Sprintf("server error %d: waiting 20s (retry-after) before DELETE", tt.status)
+			if len(notes) != 1 || !strings.HasPrefix(notes[0], want) {
+				t.Errorf("notes = %q, want one starting %q", notes, want)
+			}
+		})
+	}
+}
+
+// A request started while another waits for a 5xx's retry-after waits
+// too: nothing reaches the server before the time it named, and the wait
+// is slept once.
+func TestServerErrorRetryAfterBlocksEveryRequest(t *testing.T) {
+	clk := clock.NewFake(ghEpoch)
+	s := newGHServer(t, clk)
+	deleteArrived := make(chan struct{})
+	s.handle("GET", "/users/acme", ghSequence(
+		ghStatus(503, "Service Unavailable", "Retry-After", "30"),
+		func(w http.ResponseWriter, r *http.Request) {
+			ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
+		}))
+	s.handle("DELETE", ghTestDeletePath, func(w http.ResponseWriter, r *http.Request) {
+		close(deleteArrived)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	atGate := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	var started atomic.Bool
+	var g *GitHub
+	g = ghClient(t, s, func(o *GitHubOptions) {
+		o.Notify = func(string) {
+			// The gate is closed and the GET has not slept yet: start a
+			// DELETE and let it reach the gate (or, were the gate left
+			// open, the server) before time moves on.
+			if !started.CompareAndSwap(false, true) {
+				return
+			}
+			wg.Go(func() {
+				if err := g.DeleteVersion(context.Background(), ghTestPkg, 1); err != nil {
+					t.Errorf("DeleteVersion: %v", err)
+				}
+			})
+			select {
+			case <-atGate:
+			case <-deleteArrived:
+			}
+		}
+	})
+	g.transport.gateHook = func() { atGate <- struct{}{} }
+	if _, err := g.LookupOwner(context.Background(), "acme"); err != nil {
+		t.Fatalf("LookupOwner: %v", err)
+	}
+	wg.Wait()
+	if !started.Load() {
+		t.Fatal("the 503's retry-after did not close the gate")
+	}
+	if n := s.count(); n != 3 {
+		t.Errorf("requests = %d, want 3", n)
+	}
+	ghAssertNotBefore(t, s, ghEpoch.Add(30*time.Second))
+	if clk.Slept() != 30*time.Second {
+		t.Errorf("slept %s, want 30s (one shared wait)", clk.Slept())
+	}
+}
+
+// A 5xx whose retry-after exceeds MaxWait is not retried sooner than the
+// server asked: the request gives up at once with the 5xx, as after its
+// last attempt, without waiting.
+func TestServerErrorRetryAfterBeyondMaxWait(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string
+		maxWait    time.Duration
+	}{
+		{"an hour, default MaxWait", "3600", 0},
+		{"11 minutes, MaxWait 10m", "660", 10 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(ghEpoch)
+			s := newGHServer(t, clk)
+			s.handle("DELETE", ghTestDeletePath, ghSequence(ghStatus(503, "Service Unavailable", "Retry-After", tt.retryAfter), ghNoContent))
+			g := ghClient(t, s, func(o *GitHubOptions) { o.Retry.MaxWait = tt.maxWait })
+			err := g.DeleteVersion(context.Background(), ghTestPkg, 1)
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Status != 503 || ae.Kind != nil {
+				t.Errorf("err = %v, want an unclassified 503", err)
+			}
+			if errors.Is(err, ErrSecondaryRateLimit) || errors.Is(err, ErrBudgetExhausted) {
+				t.Errorf("err = %v, want a plain server error", err)
+			}
+			if n := s.count(); n != 1 {
+				t.Errorf("requests = %d, want 1 (no retry before the server's time)", n)
+			}
+			if clk.Slept() != 0 {
+				t.Errorf("slept %s, want no wait", clk.Slept())
+			}
+		})
+	}
+}
