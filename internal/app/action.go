@@ -67,7 +67,8 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		code = ExitFailed
 	}
 
-	t := countTotals(plan)
+	restore := s.restoreFrom != nil
+	t := countTotals(plan, restore)
 	outputs := [][2]string{
 		{outDeleted, strconv.Itoa(t.Deleted)},
 		{outKept, strconv.Itoa(t.Kept)},
@@ -84,12 +85,12 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		gha.Warningf("outputs not set: %v", err)
 	}
 	if err := fileCommand(getenv, "GITHUB_STEP_SUMMARY", func() {
-		gha.AddStepSummary(renderSummary(plan, planPath, defaultSummaryLimits))
+		gha.AddStepSummary(renderSummary(plan, restore, planPath, defaultSummaryLimits))
 	}); err != nil {
 		gha.Warningf("step summary not written: %v", err)
 	}
 
-	gha.Infof("%s", totalsLine(plan))
+	gha.Infof("%s", totalsLine(plan, restore))
 	if planPath != "" {
 		gha.Infof("Plan file: %s", planPath)
 	}

@@ -178,6 +178,7 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 		return ExitFailed, nil
 	}
 	code := ExitOK
+	restore := s.restoreFrom != nil
 	path := opts.planFile
 	if path == "" {
 		path = filepath.Join(os.TempDir(), planFileName(startedAt(plan, d)))
@@ -192,7 +193,7 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 			fmt.Fprintf(stderr, "retention: %v\n", err)
 			code = ExitFailed
 		}
-	} else if err := writeTable(stdout, plan); err != nil {
+	} else if err := writeTable(stdout, plan, restore); err != nil {
 		fmt.Fprintf(stderr, "retention: %v\n", err)
 		code = ExitFailed
 	}
@@ -204,14 +205,16 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 		code = ExitFailed
 	}
 	if planFailed(plan) {
-		fmt.Fprintf(stderr, "retention: %s failed: see the errors above and the plan file\n", failedWhat(countTotals(plan)))
+		fmt.Fprintf(stderr, "retention: %s failed: see the errors above and the plan file\n", failedWhat(countTotals(plan, restore)))
 		code = ExitFailed
 	}
-	return code, &planReport{plan: plan, path: path}
+	return code, &planReport{plan: plan, path: path, restore: restore}
 }
 
 // planReport is what report produced.
 type planReport struct {
 	plan *policy.Plan
 	path string
+	// restore says the plan is a restore run's (restore-from).
+	restore bool
 }

@@ -302,7 +302,7 @@ func runDemoIn(ctx context.Context, args []string, stdout, stderr io.Writer, dir
 	if rep == nil || opts.json {
 		return code
 	}
-	summary := renderSummary(rep.plan, rep.path, defaultSummaryLimits)
+	summary := renderSummary(rep.plan, rep.restore, rep.path, defaultSummaryLimits)
 	if rep.path != "" {
 		path := strings.TrimSuffix(rep.path, ".json") + "-summary.md"
 		if err := os.WriteFile(path, []byte(summary), 0o644); err != nil {

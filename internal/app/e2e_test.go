@@ -249,8 +249,66 @@ func TestActionRestoreFromUndoesARun(t *testing.T) {
 	if after := activeNames(gh, "acme", "npm", "widgets"); !slices.Equal(after, before) {
 		t.Errorf("after the restore: %v, want the versions before the run %v", after, before)
 	}
-	if !strings.Contains(undo.summaryText, "## Package retention: restore") || !strings.Contains(undo.summaryText, "| 3 | 0 | 0 |") {
+	if !strings.Contains(undo.summaryText, "## Package retention: restore\n") || !strings.Contains(undo.summaryText, "| restored | skipped | failed | deferred |\n|---:|---:|---:|---:|\n| 3 | 0 | 0 | 0 |") {
 		t.Errorf("restore summary:\n%s", undo.summaryText)
+	}
+	if !strings.Contains(undo.stdoutText, "Restore: 3 restored, 0 skipped, 0 failed, 0 deferred.") {
+		t.Errorf("restore log lacks the totals:\n%s", undo.stdoutText)
+	}
+	// A restore deletes and keeps nothing: its outputs say so.
+	want := map[string]string{outDeleted: "0", outKept: "0", outProtected: "0", outFailed: "0", outDeferred: "0"}
+	for name, v := range want {
+		if undo.outputs[name] != v {
+			t.Errorf("restore output %s = %q, want %q (outputs %v)", name, undo.outputs[name], v, undo.outputs)
+		}
+	}
+}
+
+// A restore dry run sends no mutation and reports what it would restore,
+// never a deletion.
+func TestActionRestoreDryRunReportsWhatItWouldRestore(t *testing.T) {
+	gh := fakegh.New(fakegh.WithToken(testToken))
+	seedWidgets(gh, time.Now())
+	srv := newCountingServer(t, gh)
+	run := newRunner(t, srv.URL, map[string]string{
+		"packages": "widgets", "package-type": "npm", "keep-latest": "2", "older-than": "30d",
+		"max-deletes-per-minute": "1000",
+	})
+	run.run(t)
+	if run.code != ExitOK || run.outputs[outDeleted] != "3" {
+		t.Fatalf("cleanup run: exit %d, outputs %v\n%s", run.code, run.outputs, run.stdoutText)
+	}
+	mutations := gh.Mutations()
+
+	undo := newRunner(t, srv.URL, map[string]string{"restore-from": run.planPath, "dry-run": "true"})
+	undo.run(t)
+	if undo.code != ExitOK {
+		t.Fatalf("restore dry run: exit %d\n%s", undo.code, undo.stdoutText)
+	}
+	if n := gh.Mutations() - mutations; n != 0 {
+		t.Errorf("restore dry run sent %d mutations", n)
+	}
+	want := map[string]string{outDeleted: "0", outKept: "0", outProtected: "0", outFailed: "0", outDeferred: "0"}
+	for name, v := range want {
+		if undo.outputs[name] != v {
+			t.Errorf("restore dry run output %s = %q, want %q (outputs %v)", name, undo.outputs[name], v, undo.outputs)
+		}
+	}
+	for _, s := range []string{
+		"## Package retention: restore (dry run)\n\nNothing was restored",
+		"| would restore | skipped | failed | deferred |\n|---:|---:|---:|---:|\n| 3 | 0 | 0 | 0 |",
+	} {
+		if !strings.Contains(undo.summaryText, s) {
+			t.Errorf("restore dry run summary lacks %q:\n%s", s, undo.summaryText)
+		}
+	}
+	for _, s := range []string{"to delete", "| deleted |", "Nothing was deleted"} {
+		if strings.Contains(undo.summaryText, s) {
+			t.Errorf("restore dry run summary speaks of deletion (%q):\n%s", s, undo.summaryText)
+		}
+	}
+	if !strings.Contains(undo.stdoutText, "Restore (dry run, nothing restored): would restore 3, 0 skipped, 0 failed, 0 deferred.") {
+		t.Errorf("restore dry run log lacks the totals:\n%s", undo.stdoutText)
 	}
 }
 

@@ -85,8 +85,13 @@ func packageTitle(pkg policy.PackagePlan) string {
 	return s
 }
 
-// decisionCounts is "12 versions: 5 delete, 6 keep, 1 protected".
-func decisionCounts(pkg policy.PackagePlan) string {
+// decisionCounts is "12 versions: 5 delete, 6 keep, 1 protected"; in a
+// restore run (restore true), whose versions are those the earlier run
+// deleted, "5 versions the earlier run deleted".
+func decisionCounts(pkg policy.PackagePlan, restore bool) string {
+	if restore {
+		return plural(len(pkg.Versions), "version") + " the earlier run deleted"
+	}
 	var del, keep, prot int
 	for _, v := range pkg.Versions {
 		switch v.Decision {

@@ -91,7 +91,7 @@ func samplePlan() *policy.Plan {
 
 func TestSummaryGolden(t *testing.T) {
 	p := samplePlan()
-	golden(t, "summary.md", renderSummary(p, "/tmp/plan.json", defaultSummaryLimits))
+	golden(t, "summary.md", renderSummary(p, false, "/tmp/plan.json", defaultSummaryLimits))
 
 	dry := samplePlan()
 	dry.DryRun = true
@@ -100,12 +100,12 @@ func TestSummaryGolden(t *testing.T) {
 			dry.Packages[i].Versions[j].Result = ""
 		}
 	}
-	golden(t, "summary-dry-run.md", renderSummary(dry, "/tmp/plan.json", defaultSummaryLimits))
+	golden(t, "summary-dry-run.md", renderSummary(dry, false, "/tmp/plan.json", defaultSummaryLimits))
 }
 
 func TestTableGolden(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeTable(&buf, samplePlan()); err != nil {
+	if err := writeTable(&buf, samplePlan(), false); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "table.txt", buf.String())
@@ -137,7 +137,7 @@ func TestSummaryCapped(t *testing.T) {
 	t.Run("rows per package", func(t *testing.T) {
 		p := bigPlan(1, 10)
 		p.Packages[0].Versions[1].Result = "failed:boom" // a kept row that failed is still shown first
-		s := renderSummary(p, "", summaryLimits{RowsPerPackage: 4, Bytes: 1 << 20})
+		s := renderSummary(p, false, "", summaryLimits{RowsPerPackage: 4, Bytes: 1 << 20})
 		golden(t, "summary-capped.md", s)
 		if got := strings.Count(s, "\n| sha256:"); got != 4 {
 			t.Errorf("%d version rows, want 4", got)
@@ -149,7 +149,7 @@ func TestSummaryCapped(t *testing.T) {
 	t.Run("byte budget", func(t *testing.T) {
 		// 60 packages of 500 versions: about 3 MiB uncapped.
 		p := bigPlan(60, 500)
-		s := renderSummary(p, "/tmp/plan.json", defaultSummaryLimits)
+		s := renderSummary(p, false, "/tmp/plan.json", defaultSummaryLimits)
 		if len(s) > defaultSummaryLimits.Bytes {
 			t.Errorf("summary is %d bytes, over the %d budget", len(s), defaultSummaryLimits.Bytes)
 		}
@@ -165,7 +165,7 @@ func TestSummaryCapped(t *testing.T) {
 	})
 	t.Run("packages left out", func(t *testing.T) {
 		lim := summaryLimits{RowsPerPackage: 200, Bytes: 16 << 10}
-		s := renderSummary(bigPlan(300, 20), "/tmp/plan.json", lim)
+		s := renderSummary(bigPlan(300, 20), false, "/tmp/plan.json", lim)
 		if len(s) > lim.Bytes {
 			t.Errorf("summary is %d bytes, over the %d budget", len(s), lim.Bytes)
 		}
@@ -227,5 +227,101 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// restorePlan is a restore run's plan (restore-from): the versions an
+// earlier run deleted, with the results of the restore; dry clears them as
+// a dry run leaves them.
+func restorePlan(dry bool) *policy.Plan {
+	start := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	idx := digest("index-v1")
+	v := func(id int64, name string, age time.Duration, result string, parents ...string) policy.VersionPlan {
+		if dry && result != policy.ResultRestoreSkipped {
+			result = ""
+		}
+		return policy.VersionPlan{ID: id, Name: name, CreatedAt: start.Add(-age), UpdatedAt: start.Add(-age),
+			Decision: policy.Delete, Reason: policy.ReasonSelected, Parents: parents, Result: result}
+	}
+	return &policy.Plan{
+		StartedAt: start,
+		DryRun:    dry,
+		Policy:    &policy.Policy{Rules: []policy.Rule{{AgeBasis: policy.Updated}}},
+		Packages: []policy.PackagePlan{
+			{
+				Owner: "acme", Type: policy.Container, Name: "app", Visibility: "public", Complete: true,
+				Versions: []policy.VersionPlan{
+					v(6, idx, 40*day, policy.ResultRestored),
+					v(5, digest("amd64-v1"), 40*day, policy.ResultRestored, idx),
+					v(4, digest("arm64-v1"), 40*day, policy.ResultRestoreSkipped, idx),
+				},
+			},
+			{
+				Owner: "acme", Type: policy.Npm, Name: "widgets", Visibility: "private", Complete: true,
+				Versions: []policy.VersionPlan{
+					v(21, "2.0.0-rc.1", 45*day, policy.ResultFailedPrefix+"422 the version is outside the 30-day window"),
+					v(20, "1.9.0", 50*day, policy.ResultDeferred),
+				},
+			},
+		},
+	}
+}
+
+func TestRestoreSummaryGolden(t *testing.T) {
+	golden(t, "summary-restore.md", renderSummary(restorePlan(false), true, "/tmp/plan.json", defaultSummaryLimits))
+	golden(t, "summary-restore-dry-run.md", renderSummary(restorePlan(true), true, "/tmp/plan.json", defaultSummaryLimits))
+	var buf bytes.Buffer
+	if err := writeTable(&buf, restorePlan(true), true); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table-restore-dry-run.txt", buf.String())
+}
+
+func TestCountTotalsRestore(t *testing.T) {
+	allDeferred := restorePlan(false)
+	for i := range allDeferred.Packages {
+		for j := range allDeferred.Packages[i].Versions {
+			allDeferred.Packages[i].Versions[j].Result = policy.ResultDeferred
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		plan  *policy.Plan
+		want  totals
+		title string
+		line  string
+	}{
+		{
+			"real", restorePlan(false),
+			totals{Restored: 2, RestoreSkipped: 1, Failed: 1, Deferred: 1},
+			"## Package retention: restore\n",
+			"Restore: 2 restored, 1 skipped, 1 failed, 1 deferred.",
+		},
+		{
+			"dry run", restorePlan(true),
+			totals{Restored: 4, RestoreSkipped: 1},
+			"## Package retention: restore (dry run)\n",
+			"Restore (dry run, nothing restored): would restore 4, 1 skipped, 0 failed, 0 deferred.",
+		},
+		{
+			// Nothing restored nor skipped: still a restore, not a cleanup.
+			"all deferred", allDeferred,
+			totals{Deferred: 5},
+			"## Package retention: restore\n",
+			"Restore: 0 restored, 0 skipped, 0 failed, 5 deferred.",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := countTotals(tc.plan, true); got != tc.want {
+				t.Errorf("countTotals = %+v, want %+v", got, tc.want)
+			}
+			if s := renderSummary(tc.plan, true, "", defaultSummaryLimits); !strings.HasPrefix(s, tc.title) || strings.Contains(s, "| kept | protected |") {
+				t.Errorf("summary does not open with %q or has the totals of a cleanup:\n%s", tc.title, s)
+			}
+			if got := totalsLine(tc.plan, true); got != tc.line {
+				t.Errorf("totalsLine = %q, want %q", got, tc.line)
+			}
+		})
 	}
 }

@@ -21,14 +21,16 @@ type summaryLimits struct {
 var defaultSummaryLimits = summaryLimits{RowsPerPackage: 200, Bytes: 512 << 10}
 
 // renderSummary renders the step summary of a run (Markdown): totals first,
-// then a table per package. planPath, when known, is named in the notes
-// about what was left out.
-func renderSummary(p *policy.Plan, planPath string, lim summaryLimits) string {
+// then a table per package. restore says the plan is a restore run's
+// (restore-from). planPath, when known, is named in the notes about what
+// was left out.
+func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLimits) string {
 	var b strings.Builder
-	t := countTotals(p)
-	restore := t.Restored+t.RestoreSkipped > 0
+	t := countTotals(p, restore)
 
 	switch {
+	case restore && p.DryRun:
+		b.WriteString("## Package retention: restore (dry run)\n\nNothing was restored: the counts say what a real run would do.\n\n")
 	case restore:
 		b.WriteString("## Package retention: restore\n\n")
 	case p.DryRun:
@@ -37,8 +39,12 @@ func renderSummary(p *policy.Plan, planPath string, lim summaryLimits) string {
 		b.WriteString("## Package retention\n\n")
 	}
 	if restore {
-		b.WriteString("| restored | skipped | failed |\n|---:|---:|---:|\n")
-		fmt.Fprintf(&b, "| %s | %s | %s |\n\n", thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed))
+		restored := "restored"
+		if p.DryRun {
+			restored = "would restore"
+		}
+		fmt.Fprintf(&b, "| %s | skipped | failed | deferred |\n|---:|---:|---:|---:|\n", restored)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n\n", thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed), thousands(t.Deferred))
 	} else {
 		deleted := "deleted"
 		if p.DryRun {
@@ -58,9 +64,9 @@ func renderSummary(p *policy.Plan, planPath string, lim summaryLimits) string {
 	}
 	basis := ageBasis(p)
 	for i, pkg := range p.Packages {
-		section := renderPackageSection(pkg, p, basis, lim.RowsPerPackage, seeFile)
+		section := renderPackageSection(pkg, p, restore, basis, lim.RowsPerPackage, seeFile)
 		if b.Len()+len(section) > lim.Bytes {
-			short := fmt.Sprintf("### %s\n\n%s. Table left out to keep the summary small: %s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg), seeFile)
+			short := fmt.Sprintf("### %s\n\n%s. Table left out to keep the summary small: %s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg, restore), seeFile)
 			if b.Len()+len(short) > lim.Bytes {
 				left := len(p.Packages) - i
 				fmt.Fprintf(&b, "… and %s more %s: %s.\n", thousands(left), pluralNoun(left, "package"), seeFile)
@@ -74,9 +80,9 @@ func renderSummary(p *policy.Plan, planPath string, lim summaryLimits) string {
 }
 
 // renderPackageSection renders one package: title, counts, error, table.
-func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, basis policy.AgeBasis, maxRows int, seeFile string) string {
+func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, basis policy.AgeBasis, maxRows int, seeFile string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg))
+	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg, restore))
 	if packageFailed(pkg) {
 		msg := pkg.Error
 		if msg == "" {

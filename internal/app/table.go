@@ -11,14 +11,15 @@ import (
 
 // writeTable prints the plan for a terminal: per package a table of every
 // version (version, tags, age, decision, reason, result), then the totals.
-func writeTable(w io.Writer, p *policy.Plan) error {
+// restore says the plan is a restore run's (restore-from).
+func writeTable(w io.Writer, p *policy.Plan, restore bool) error {
 	bw := &errWriter{w: w}
 	basis := ageBasis(p)
 	if len(p.Packages) == 0 {
 		fmt.Fprintln(bw, "No package matched the policy.")
 	}
 	for _, pkg := range p.Packages {
-		fmt.Fprintf(bw, "%s: %s\n", packageTitle(pkg), decisionCounts(pkg))
+		fmt.Fprintf(bw, "%s: %s\n", packageTitle(pkg), decisionCounts(pkg, restore))
 		if packageFailed(pkg) {
 			msg := pkg.Error
 			if msg == "" {
@@ -44,15 +45,21 @@ func writeTable(w io.Writer, p *policy.Plan) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	fmt.Fprintln(bw, totalsLine(p))
+	fmt.Fprintln(bw, totalsLine(p, restore))
 	return bw.err
 }
 
 // totalsLine is the one-line totals of a run, for logs and terminals.
-func totalsLine(p *policy.Plan) string {
-	t := countTotals(p)
-	if t.Restored+t.RestoreSkipped > 0 {
-		return fmt.Sprintf("Restore: %s restored, %s skipped, %s failed.", thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed))
+// restore says the plan is a restore run's (restore-from).
+func totalsLine(p *policy.Plan, restore bool) string {
+	t := countTotals(p, restore)
+	if restore {
+		if p.DryRun {
+			return fmt.Sprintf("Restore (dry run, nothing restored): would restore %s, %s skipped, %s failed, %s deferred.",
+				thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed), thousands(t.Deferred))
+		}
+		return fmt.Sprintf("Restore: %s restored, %s skipped, %s failed, %s deferred.",
+			thousands(t.Restored), thousands(t.RestoreSkipped), thousands(t.Failed), thousands(t.Deferred))
 	}
 	deleted := "deleted"
 	prefix := "Totals"
