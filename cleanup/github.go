@@ -29,8 +29,9 @@ import (
 var (
 	// ErrNotFound: 404 on a read (owner, package, version).
 	ErrNotFound = errors.New("not found")
-	// ErrNoPermission: 403 (other than a rate limit), or 404 "Resource not
-	// accessible by integration": the token may not do this.
+	// ErrNoPermission: 403 (other than a rate limit), 404 "Resource not
+	// accessible by integration", or a DELETE's 404 for a version that a
+	// GET shows still exists: the token may not do this.
 	ErrNoPermission = errors.New("permission denied")
 )
 
@@ -248,9 +249,63 @@ func (g *GitHub) ListVersions(ctx context.Context, pkg Package, state string) ([
 
 // DeleteVersion deletes one version. See API for the errors.
 //
+// A 404 does not always mean the version is gone: GitHub also answers 404
+// to a token that may not delete it. A 404 with GitHub's own "Package
+// version not found." is ErrAlreadyGone; any other 404 is checked with one
+// GET of the version: still there (no deleted_at) is ErrNoPermission,
+// gone (404, or deleted_at set) is ErrAlreadyGone, and a GET that fails is
+// an error that is neither (the deletion failed).
+//
 // GitHub API docs: https://docs.github.com/rest/packages/packages#delete-package-version-for-an-organization
 func (g *GitHub) DeleteVersion(ctx context.Context, pkg Package, id int64) error {
-	return g.mutate(ctx, http.MethodDelete, "delete", pkg, id, "")
+	err := g.mutate(ctx, http.MethodDelete, "delete", pkg, id, "")
+	var ae *APIError
+	if err == nil || !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Kind != nil {
+		return err
+	}
+	return g.confirmGone(ctx, pkg, id, ae)
+}
+
+// confirmGone decides what a DELETE's 404 without GitHub's "Package
+// version not found." means, with one GET of the version.
+//
+// GitHub API docs: https://docs.github.com/rest/packages/packages#get-a-package-version-for-an-organization
+func (g *GitHub) confirmGone(ctx context.Context, pkg Package, id int64, del *APIError) error {
+	failed := func(err error) error {
+		return fmt.Errorf("delete version %d of %s %q: %w, and checking whether it still exists failed: %w", id, pkg.Type, pkg.Name, del, err)
+	}
+	pp, err := packagePath(pkg)
+	if err != nil {
+		return failed(err)
+	}
+	req, err := g.client.NewRequest(http.MethodGet, pp+"/versions/"+strconv.FormatInt(id, 10), nil)
+	if err != nil {
+		return failed(err)
+	}
+	var v struct {
+		DeletedAt *string `json:"deleted_at"`
+	}
+	_, err = g.client.Do(ctx, req, &v)
+	switch {
+	case err == nil && (v.DeletedAt == nil || *v.DeletedAt == ""):
+		del.Kind = ErrNoPermission
+		del.Hint = hintDeleteNotFound
+	case err == nil:
+		del.Kind = ErrAlreadyGone
+	default:
+		err = classify(err, http.MethodGet)
+		if !errors.Is(err, ErrNotFound) {
+			// Rate limits and cancellation keep their meaning (stop
+			// sending); any other failure is only text, so that it reads
+			// neither as gone nor as a permission to fix.
+			if errors.Is(err, ErrBudgetExhausted) || errors.Is(err, ErrSecondaryRateLimit) || ctx.Err() != nil {
+				return failed(err)
+			}
+			return failed(errors.New(err.Error()))
+		}
+		del.Kind = ErrAlreadyGone
+	}
+	return fmt.Errorf("delete version %d of %s %q: %w", id, pkg.Type, pkg.Name, del)
 }
 
 // RestoreVersion restores one deleted version.
@@ -477,7 +532,10 @@ const (
 	msgLastTagged        = "last tagged version of a package"
 	msgLastVersion       = "last version of a package"
 	msgNotAccessible     = "resource not accessible by integration"
-	hintDeletePermission = "the token may not change this package: in a workflow grant `permissions: packages: write` and give the repository admin access in the package settings (Manage Actions access); for a package not linked to the repository use a personal access token with delete:packages"
+	msgVersionNotFound   = "Package version not found." // matched exactly
+	hintDeleteHow        = "in a workflow grant `permissions: packages: write` and give the repository admin access in the package settings (Manage Actions access); for a package not linked to the repository use a personal access token with delete:packages"
+	hintDeletePermission = "the token may not change this package: " + hintDeleteHow
+	hintDeleteNotFound   = "GitHub answered not found (404) though the version exists: the token cannot delete it; " + hintDeleteHow
 	hintReadPermission   = "the token may not read this owner's packages: in a workflow grant `permissions: packages: read` (or write) and give the repository access in the package settings; otherwise use a personal access token with read:packages"
 )
 
@@ -524,7 +582,11 @@ func classify(err error, method string) error {
 			ae.Hint = hintDeletePermission
 		}
 	case ae.Status == http.StatusNotFound && method == http.MethodDelete:
-		ae.Kind = ErrAlreadyGone
+		// GitHub's own text says the version is gone; any other 404 may
+		// be a token without permission (DeleteVersion checks it).
+		if ae.Message == msgVersionNotFound {
+			ae.Kind = ErrAlreadyGone
+		}
 	case ae.Status == http.StatusNotFound:
 		ae.Kind = ErrNotFound
 	case ae.Status == http.StatusBadRequest && strings.Contains(msg, msgDownloadRule):

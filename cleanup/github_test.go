@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/fakegh"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -544,7 +545,6 @@ func TestDeleteVersionRefusals(t *testing.T) {
 		{name: "last tagged version", status: 400, message: "You cannot delete the last tagged version of a package. You must delete the package instead.", want: ErrLastVersion},
 		{name: "last version", status: 400, message: "You cannot delete the last version of a package. You must delete the package instead.", want: ErrLastVersion},
 		{name: "already gone", status: 404, message: "Package version not found.", want: ErrAlreadyGone},
-		{name: "already gone, terse", status: 404, message: "Not Found", want: ErrAlreadyGone},
 		{name: "GITHUB_TOKEN without access, 403", status: 403, message: "Resource not accessible by integration", want: ErrNoPermission, wantText: "permissions: packages: write"},
 		{name: "GITHUB_TOKEN without access, 404", status: 404, message: "Resource not accessible by integration", want: ErrNoPermission, wantText: "delete:packages"},
 		{name: "bad credentials", status: 401, message: "Bad credentials", want: ErrNoPermission, wantText: "invalid or expired"},
@@ -602,6 +602,193 @@ func TestRestoreVersionErrors(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(err), `restore version 5 of npm "lib": 404 Not Found`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A DELETE's 404 is "already gone" only when GitHub says so ("Package
+// version not found."); any other 404, which GitHub also answers to a token
+// that may not delete, is checked with one GET of the version.
+func TestDeleteVersionNotFoundIsConfirmed(t *testing.T) {
+	const (
+		del  = "/orgs/acme/packages/container/app/versions/77"
+		docs = "https://docs.github.com/rest/packages/packages#delete-package-version-for-an-organization"
+	)
+	version := func(deletedAt string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			v := map[string]any{"id": 77, "name": "sha256:" + strings.Repeat("a", 64), "created_at": ghEpoch, "updated_at": ghEpoch,
+				"metadata": map[string]any{"package_type": "container", "container": map[string]any{"tags": []string{}}}}
+			switch deletedAt {
+			case "":
+			case "null":
+				v["deleted_at"] = nil
+			default:
+				v["deleted_at"] = deletedAt
+			}
+			ghJSON(w, v)
+		}
+	}
+	tests := []struct {
+		name     string
+		delete   http.HandlerFunc
+		get      http.HandlerFunc // nil: no GET expected
+		want     error            // nil: neither ErrAlreadyGone nor ErrNoPermission
+		wantText []string
+		wantReqs int
+	}{
+		{
+			name:     "GitHub's message: gone, no GET",
+			delete:   ghStatus(404, "Package version not found."),
+			want:     ErrAlreadyGone,
+			wantText: []string{"404 Package version not found."},
+			wantReqs: 1,
+		},
+		{
+			name:     "Not Found, the version is still there",
+			delete:   ghStatus(404, "Not Found"),
+			get:      version(""),
+			want:     ErrNoPermission,
+			wantText: []string{"404 Not Found", "not found (404) though the version exists: the token cannot delete it", "permissions: packages: write", "Manage Actions access", "delete:packages"},
+			wantReqs: 2,
+		},
+		{
+			name:     "Not Found, the version is there with deleted_at null",
+			delete:   ghStatus(404, "Not Found"),
+			get:      version("null"),
+			want:     ErrNoPermission,
+			wantText: []string{"the token cannot delete it"},
+			wantReqs: 2,
+		},
+		{
+			name:     "Not Found, the version is gone",
+			delete:   ghStatus(404, "Not Found"),
+			get:      ghStatus(404, "Package version not found."),
+			want:     ErrAlreadyGone,
+			wantText: []string{"404 Not Found"},
+			wantReqs: 2,
+		},
+		{
+			name:     "Not Found, the version is deleted (restorable)",
+			delete:   ghStatus(404, "Not Found"),
+			get:      version(ghEpoch.Add(-time.Minute).Format(time.RFC3339)),
+			want:     ErrAlreadyGone,
+			wantReqs: 2,
+		},
+		{
+			name:     "Not Found, the check is refused",
+			delete:   ghStatus(404, "Not Found"),
+			get:      ghStatus(403, "Resource not accessible by integration"),
+			wantText: []string{"404 Not Found", "checking whether it still exists failed", "403 Resource not accessible by integration"},
+			wantReqs: 2,
+		},
+		{
+			name:     "Not Found, the check fails after retries",
+			delete:   ghStatus(404, "Not Found"),
+			get:      ghStatus(502, "Bad Gateway"),
+			wantText: []string{"404 Not Found", "checking whether it still exists failed", "502 Bad Gateway"},
+			wantReqs: 1 + 4,
+		},
+		{
+			name:     "ambiguous 502, then GitHub's 404: gone, no GET",
+			delete:   ghSequence(ghStatus(502, "Bad Gateway"), ghStatus(404, "Package version not found.")),
+			want:     ErrAlreadyGone,
+			wantReqs: 2,
+		},
+		{
+			name:     "ambiguous 502, then Not Found: gone after the GET",
+			delete:   ghSequence(ghStatus(502, "Bad Gateway"), ghStatus(404, "Not Found")),
+			get:      ghStatus(404, "Package version not found."),
+			want:     ErrAlreadyGone,
+			wantReqs: 3,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGHServer(t, clock.NewFake(ghEpoch))
+			s.handle("DELETE", del, tt.delete)
+			if tt.get != nil {
+				s.handle("GET", del, tt.get)
+			}
+			err := ghClient(t, s, nil).DeleteVersion(context.Background(), ghTestPkg, 77)
+			if err == nil {
+				t.Fatal("DeleteVersion succeeded")
+			}
+			for _, sentinel := range []error{ErrAlreadyGone, ErrNoPermission} {
+				if got := errors.Is(err, sentinel); got != (sentinel == tt.want) {
+					t.Errorf("errors.Is(%v, %v) = %v", err, sentinel, got)
+				}
+			}
+			for _, want := range append([]string{`delete version 77 of container "app": `}, tt.wantText...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q, want it to contain %q", err, want)
+				}
+			}
+			if n := s.count(); n != tt.wantReqs {
+				t.Errorf("requests = %d, want %d", n, tt.wantReqs)
+			}
+			for _, r := range s.log() {
+				if r.Method == "GET" && r.Path != del {
+					t.Errorf("GET %s, want the version's own path", r.Path)
+				}
+			}
+		})
+	}
+}
+
+// Against the fake GitHub, with its DELETE refusals answered as the terse
+// 404 "Not Found" that GitHub sometimes sends: a version deleted by
+// someone else is already gone (the fake's GET shows its deleted_at), one
+// the token may not delete is a permission error and stays.
+func TestDeleteVersionNotFoundAgainstFakeGitHub(t *testing.T) {
+	clk := clock.NewFake(ghEpoch)
+	gh := fakegh.New(fakegh.WithClock(clk))
+	gh.AddOrg("acme")
+	gh.AddPackage("acme", "container", "app", "private")
+	gh.AddPackage("acme", "container", "locked", "private")
+	var app, locked []fakegh.Version
+	for range 3 {
+		app = append(app, gh.AddVersion("acme", "container", "app", fakegh.Version{Tags: []string{"t"}}))
+		locked = append(locked, gh.AddVersion("acme", "container", "locked", fakegh.Version{}))
+	}
+	gh.SetForbidden("acme", "container", "locked", true)
+	var gets atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			gets.Add(1)
+		}
+		rec := httptest.NewRecorder()
+		gh.ServeHTTP(rec, r)
+		if r.Method == http.MethodDelete && (rec.Code == http.StatusNotFound || rec.Code == http.StatusForbidden) {
+			ghError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	g, err := NewGitHub(GitHubOptions{BaseURL: srv.URL, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	appPkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+	lockedPkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "locked"}
+	if err := g.DeleteVersion(ctx, appPkg, app[0].ID); err != nil {
+		t.Fatalf("first delete: %v", err)
+	}
+	if err := g.DeleteVersion(ctx, appPkg, app[0].ID); !errors.Is(err, ErrAlreadyGone) || errors.Is(err, ErrNoPermission) {
+		t.Errorf("second delete of a deleted version: err = %v, want ErrAlreadyGone", err)
+	}
+	if err := g.DeleteVersion(ctx, lockedPkg, locked[0].ID); !errors.Is(err, ErrNoPermission) || errors.Is(err, ErrAlreadyGone) {
+		t.Errorf("delete without permission: err = %v, want ErrNoPermission", err)
+	}
+	if n := gets.Load(); n != 2 {
+		t.Errorf("GETs = %d, want one per ambiguous 404", n)
+	}
+	if n := len(gh.Active("acme", "container", "locked")); n != 3 {
+		t.Errorf("%d active versions of locked, want 3", n)
 	}
 }
 

@@ -146,7 +146,11 @@ func TestNoRetryOfClientErrors(t *testing.T) {
 		t.Run(strconv.Itoa(st), func(t *testing.T) {
 			clk := clock.NewFake(ghEpoch)
 			s := newGHServer(t, clk)
-			s.handle("DELETE", ghTestDeletePath, ghStatus(st, "nope"))
+			msg := "nope"
+			if st == http.StatusNotFound {
+				msg = "Package version not found." // any other 404 is checked with a GET
+			}
+			s.handle("DELETE", ghTestDeletePath, ghStatus(st, msg))
 			if err := ghClient(t, s, nil).DeleteVersion(context.Background(), ghTestPkg, 1); err == nil {
 				t.Fatal("DeleteVersion succeeded")
 			}
