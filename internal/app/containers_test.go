@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -378,5 +379,50 @@ func TestRestoreBringsBackWholeImagesMembersFirst(t *testing.T) {
 	}
 	if len(at) == 0 {
 		t.Fatal("no restore request was sent")
+	}
+}
+
+// When the post-run check fails after deletions (here the registry loses
+// the kept "main" image as the run deletes), the run fails, and the
+// summary says the deletions stand rather than that nothing was deleted.
+func TestPostRunCheckFailureKeepsTheDeletionsInTheSummary(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
+		repo := containers.Repository(owner, name)
+		_ = w.reg.DeleteManifest(repo, v.Name)
+		_ = w.reg.DeleteManifest(repo, w.main.Digest) // lost behind the run's back
+	})
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(), "tag-state": "untagged",
+	})
+	r.clock = w.clk
+	r.run(t)
+
+	if r.code != ExitFailed {
+		t.Errorf("exit %d, want %d: a failed post-run check fails the run\n%s", r.code, ExitFailed, r.stdoutText)
+	}
+	plan := readPlan(t, r.planPath)
+	pp := plan.Packages[0]
+	if !pp.Complete || !strings.Contains(pp.Error, "post-run check failed") {
+		t.Fatalf("package: complete=%v error=%q, want complete with the post-run check's error", pp.Complete, pp.Error)
+	}
+	deleted := plan.Totals().Deleted
+	if deleted == 0 || r.outputs[outDeleted] != strconv.Itoa(deleted) {
+		t.Errorf("deleted-count %q, plan file %d deleted", r.outputs[outDeleted], deleted)
+	}
+	if r.outputs[outFailed] != "1" {
+		t.Errorf("failed-count %q, want 1 (the package)", r.outputs[outFailed])
+	}
+	want := "**Failed**: post-run check failed: "
+	if !strings.Contains(r.summaryText, want) {
+		t.Errorf("summary lacks %q:\n%s", want, r.summaryText)
+	}
+	stand := fmt.Sprintf("The deletions of this run stand: %d versions deleted in this package", deleted)
+	if !strings.Contains(r.summaryText, stand) || strings.Contains(r.summaryText, "Nothing in this package was deleted") {
+		t.Errorf("summary does not say the %d deletions stand:\n%s", deleted, r.summaryText)
+	}
+	if !strings.Contains(r.stdoutText, "::error::1 package failed") {
+		t.Errorf("no error annotation for the failed package:\n%s", r.stdoutText)
 	}
 }

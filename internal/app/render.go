@@ -131,3 +131,45 @@ func thousands(n int) string {
 	}
 	return b.String()
 }
+
+// packageError is the error of a failed package, or what is known when it
+// has none.
+func packageError(pkg policy.PackagePlan) string {
+	if pkg.Error == "" {
+		return "the listing is incomplete"
+	}
+	return pkg.Error
+}
+
+// failureOutcome says what a run did in a failed package, as a clause
+// without a final period. An incomplete package had nothing executed; a
+// complete one (the post-run check failed after its deletions) keeps what
+// the run did, and says how to undo it.
+func failureOutcome(pkg policy.PackagePlan, restore bool) string {
+	verb, done := "deleted", 0
+	for _, v := range pkg.Versions {
+		switch {
+		case restore && v.Result == policy.ResultRestored,
+			!restore && (v.Result == policy.ResultDeleted || v.Result == policy.ResultAlreadyGone):
+			done++
+		}
+	}
+	if restore {
+		verb = "restored"
+	}
+	if !pkg.Complete || done == 0 {
+		return "nothing in this package was " + verb
+	}
+	if restore {
+		return fmt.Sprintf("the restores of this run stand: %s restored in this package", plural(done, "version"))
+	}
+	return fmt.Sprintf("the deletions of this run stand: %s deleted in this package, see the results; to undo them, give the plan file to restore-from", plural(done, "version"))
+}
+
+// capitalize upper-cases the first letter of an ASCII sentence.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

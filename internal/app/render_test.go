@@ -325,3 +325,81 @@ func TestCountTotalsRestore(t *testing.T) {
 		})
 	}
 }
+
+// A package whose post-run check failed is complete: its deletions
+// happened and the summary must say they stand, not that nothing was
+// deleted; it still fails the run.
+func TestFailedPackageSaysWhatWasDone(t *testing.T) {
+	start := time.Date(2026, 11, 20, 3, 17, 0, 0, time.UTC)
+	version := func(id int64, decision policy.Decision, result string) policy.VersionPlan {
+		return policy.VersionPlan{ID: id, Name: digest(strconv.FormatInt(id, 10)), UpdatedAt: start.Add(-40 * 24 * time.Hour),
+			Decision: decision, Reason: policy.ReasonSelected, Result: result}
+	}
+	checked := []policy.VersionPlan{
+		version(3, policy.Keep, ""),
+		version(2, policy.Delete, policy.ResultDeleted),
+		version(1, policy.Delete, policy.ResultAlreadyGone),
+	}
+	const checkErr = "post-run check failed: tag v1.2.0 does not resolve"
+	for _, tc := range []struct {
+		name        string
+		pkg         policy.PackagePlan
+		restore     bool
+		summary     string // the failure line of the summary
+		table       string // the failure line of the table
+		deletedText bool   // the summary may say nothing was deleted
+	}{
+		{
+			name:    "post-run check failed after deletions",
+			pkg:     policy.PackagePlan{Complete: true, Error: checkErr, Versions: checked},
+			summary: "**Failed**: post-run check failed: tag v1.2.0 does not resolve. The deletions of this run stand: 2 versions deleted in this package, see the results; to undo them, give the plan file to restore-from.\n",
+			table:   "  FAILED: post-run check failed: tag v1.2.0 does not resolve; the deletions of this run stand: 2 versions deleted in this package, see the results; to undo them, give the plan file to restore-from\n",
+		},
+		{
+			name:        "complete with an error, nothing deleted",
+			pkg:         policy.PackagePlan{Complete: true, Error: checkErr, Versions: []policy.VersionPlan{version(3, policy.Keep, ""), version(2, policy.Delete, "failed:500")}},
+			summary:     "**Failed**: post-run check failed: tag v1.2.0 does not resolve. Nothing in this package was deleted.\n",
+			table:       "  FAILED: post-run check failed: tag v1.2.0 does not resolve; nothing in this package was deleted\n",
+			deletedText: true,
+		},
+		{
+			name:        "listing incomplete",
+			pkg:         policy.PackagePlan{Error: "list versions: 502 Bad Gateway after 5 tries"},
+			summary:     "**Failed**: list versions: 502 Bad Gateway after 5 tries. Nothing in this package was deleted.\n",
+			table:       "  FAILED: list versions: 502 Bad Gateway after 5 tries; nothing in this package was deleted\n",
+			deletedText: true,
+		},
+		{
+			name:    "restore, owner not found",
+			pkg:     policy.PackagePlan{Error: "owner \"acme\" not found", Versions: []policy.VersionPlan{version(2, policy.Delete, "failed:owner \"acme\" not found")}},
+			restore: true,
+			summary: "**Failed**: owner \"acme\" not found. Nothing in this package was restored.\n",
+			table:   "  FAILED: owner \"acme\" not found; nothing in this package was restored\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.pkg.Owner, tc.pkg.Type, tc.pkg.Name = "acme", policy.Container, "app"
+			p := &policy.Plan{StartedAt: start, Packages: []policy.PackagePlan{tc.pkg}}
+			s := renderSummary(p, tc.restore, "", defaultSummaryLimits)
+			if !strings.Contains(s, "\n"+tc.summary) {
+				t.Errorf("summary lacks %q:\n%s", tc.summary, s)
+			}
+			if !tc.deletedText && strings.Contains(s, "Nothing in this package was deleted") {
+				t.Errorf("summary says nothing was deleted:\n%s", s)
+			}
+			var buf bytes.Buffer
+			if err := writeTable(&buf, p, tc.restore); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), "\n"+tc.table) {
+				t.Errorf("table lacks %q:\n%s", tc.table, buf.String())
+			}
+			if !planFailed(p) {
+				t.Error("planFailed = false: a failed package must fail the run")
+			}
+			if got := countTotals(p, tc.restore).FailedPackages; got != 1 {
+				t.Errorf("FailedPackages = %d, want 1", got)
+			}
+		})
+	}
+}

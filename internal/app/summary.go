@@ -84,11 +84,7 @@ func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, 
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg, restore))
 	if packageFailed(pkg) {
-		msg := pkg.Error
-		if msg == "" {
-			msg = "the listing is incomplete"
-		}
-		fmt.Fprintf(&b, "**Failed**: %s. Nothing in this package was deleted.\n\n", cell(msg))
+		fmt.Fprintf(&b, "**Failed**: %s. %s.\n\n", cell(packageError(pkg)), capitalize(cell(failureOutcome(pkg, restore))))
 	}
 	if len(pkg.Versions) == 0 {
 		return b.String()

@@ -21,11 +21,7 @@ func writeTable(w io.Writer, p *policy.Plan, restore bool) error {
 	for _, pkg := range p.Packages {
 		fmt.Fprintf(bw, "%s: %s\n", packageTitle(pkg), decisionCounts(pkg, restore))
 		if packageFailed(pkg) {
-			msg := pkg.Error
-			if msg == "" {
-				msg = "the listing is incomplete"
-			}
-			fmt.Fprintf(bw, "  FAILED: %s; nothing in this package was deleted\n", oneLine(msg))
+			fmt.Fprintf(bw, "  FAILED: %s; %s\n", oneLine(packageError(pkg)), oneLine(failureOutcome(pkg, restore)))
 		}
 		if len(pkg.Versions) > 0 {
 			tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
