@@ -94,6 +94,10 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 	if planPath != "" {
 		gha.Infof("Plan file: %s", planPath)
 	}
+	if note := deferredNote(plan); note != "" {
+		// Not a failure: the next run lists them again.
+		gha.Warningf("%s", note)
+	}
 	if runErr != nil {
 		gha.Errorf("the run stopped early: %v", runErr)
 		code = ExitFailed

@@ -200,6 +200,9 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 	if path != "" {
 		fmt.Fprintf(stderr, "Plan file: %s\n", path)
 	}
+	if note := deferredNote(plan); note != "" {
+		fmt.Fprintf(stderr, "retention: warning: %s\n", note)
+	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "retention: the run stopped early: %v\n", runErr)
 		code = ExitFailed

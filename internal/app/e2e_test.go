@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -350,5 +351,64 @@ func TestDemo(t *testing.T) {
 				t.Errorf("post-run check ran: %v, want %v\n%s", got, tc.deleted, stderr.String())
 			}
 		})
+	}
+}
+
+// A package whose listing GitHub's secondary rate limit stops (asked to
+// wait longer than a run waits) is left for the next run: the run
+// succeeds, warns, and shows the package as deferred, not failed.
+func TestActionRateLimitedListingIsDeferredNotFailed(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	gh := fakegh.New(fakegh.WithToken(testToken), fakegh.WithClock(clk),
+		fakegh.WithSecondaryLimit(fakegh.SecondaryLimit{PointsPerMinute: 3, RetryAfter: 20 * time.Minute, Status: 429}))
+	gh.AddOrg("acme")
+	gh.AddPackage("acme", "npm", "widgets", "private")
+	gh.AddVersions("acme", "npm", "widgets", 1000, func(i int) fakegh.Version {
+		at := epoch.Add(-time.Duration(1000-i) * time.Hour)
+		return fakegh.Version{Name: fmt.Sprintf("1.0.%d", i), CreatedAt: at, UpdatedAt: at}
+	})
+	srv := newCountingServer(t, gh)
+	r := newRunner(t, srv.URL, map[string]string{"packages": "widgets", "package-type": "npm", "keep-latest": "900"})
+	r.clock = clk
+	r.run(t)
+
+	if r.code != ExitOK {
+		t.Errorf("exit %d, want 0: a run does not fail because of a rate limit\n%s", r.code, r.stdoutText)
+	}
+	if gh.Mutations() != 0 {
+		t.Errorf("%d mutations sent for a package whose listing is incomplete", gh.Mutations())
+	}
+	plan := readPlan(t, r.planPath)
+	if pp := plan.Packages[0]; pp.Complete || !pp.Deferred || !strings.HasPrefix(pp.Error, "left for the next run") {
+		t.Fatalf("package: complete=%v deferred=%v error=%q, want an incomplete deferred package", pp.Complete, pp.Deferred, pp.Error)
+	}
+	want := map[string]string{outDeleted: "0", outKept: "0", outProtected: "0", outFailed: "0", outDeferred: "0"}
+	for name, v := range want {
+		if r.outputs[name] != v {
+			t.Errorf("output %s = %q, want %q (outputs %v)", name, r.outputs[name], v, r.outputs)
+		}
+	}
+	for _, s := range []string{
+		"| 0 | 0 | 0 | 0 | 0 |\n\n1 package deferred to the next run: GitHub's rate limits stopped its listing",
+		"### npm acme/widgets (private)",
+		"**Deferred**: left for the next run",
+	} {
+		if !strings.Contains(r.summaryText, s) {
+			t.Errorf("summary lacks %q:\n%s", s, r.summaryText)
+		}
+	}
+	if strings.Contains(r.summaryText, "**Failed**") {
+		t.Errorf("summary shows a failure:\n%s", r.summaryText)
+	}
+	for _, s := range []string{
+		"Totals: 0 deleted, 0 kept, 0 protected, 0 failed, 0 deferred; 1 package deferred to the next run.\n",
+		"::warning::1 package deferred to the next run (GitHub's rate limits): npm acme/widgets\n",
+	} {
+		if !strings.Contains(r.stdoutText, s) {
+			t.Errorf("log lacks %q:\n%s", s, r.stdoutText)
+		}
+	}
+	if strings.Contains(r.stdoutText, "failed: see the errors above") {
+		t.Errorf("the run reports a failure:\n%s", r.stdoutText)
 	}
 }

@@ -166,6 +166,23 @@ func failureOutcome(pkg policy.PackagePlan, restore bool) string {
 	return fmt.Sprintf("the deletions of this run stand: %s deleted in this package, see the results; to undo them, give the plan file to restore-from", plural(done, "version"))
 }
 
+// deferredOutcome says what a run did in a deferred package, as a clause
+// without a final period.
+func deferredOutcome(restore bool) string {
+	if restore {
+		return "nothing in this package was restored; run the restore again"
+	}
+	return "nothing in this package was deleted; the next run lists it again"
+}
+
+// pick is one when n is 1, else many.
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // capitalize upper-cases the first letter of an ASCII sentence.
 func capitalize(s string) string {
 	if s == "" || s[0] < 'a' || s[0] > 'z' {

@@ -47,8 +47,9 @@ func digest(seed string) string {
 }
 
 // samplePlan is a real run's plan over a container package with a
-// multi-arch index, its platform manifests and a signature, an npm package
-// and a package whose listing failed.
+// multi-arch index, its platform manifests and a signature, an npm package,
+// a package whose listing failed and one the rate limits left for the next
+// run.
 func samplePlan() *policy.Plan {
 	start := time.Date(2026, 11, 20, 3, 17, 0, 0, time.UTC)
 	ago := func(d time.Duration) time.Time { return start.Add(-d) }
@@ -84,6 +85,10 @@ func samplePlan() *policy.Plan {
 			{
 				Owner: "acme", Type: policy.Container, Name: "broken", Complete: false,
 				Error: "list versions: 502 Bad Gateway after 5 tries", Versions: []policy.VersionPlan{},
+			},
+			{
+				Owner: "acme", Type: policy.Npm, Name: "later", Complete: false, Deferred: true,
+				Error: "left for the next run, nothing deleted: GitHub's rate limit stopped the listing: secondary rate limit: retry after 20m0s", Versions: []policy.VersionPlan{},
 			},
 		},
 	}
@@ -399,6 +404,93 @@ func TestFailedPackageSaysWhatWasDone(t *testing.T) {
 			}
 			if got := countTotals(p, tc.restore).FailedPackages; got != 1 {
 				t.Errorf("FailedPackages = %d, want 1", got)
+			}
+		})
+	}
+}
+
+// A package GitHub's rate limits kept from being listed is left for the
+// next run: it is shown and warned about, but it is no failure.
+func TestDeferredPackageIsNoFailure(t *testing.T) {
+	start := time.Date(2026, 11, 20, 3, 17, 0, 0, time.UTC)
+	const why = "left for the next run: GitHub's rate limit stopped the run: list packages: primary rate limit spent"
+	deferred := func(name string) policy.PackagePlan {
+		return policy.PackagePlan{Owner: "acme", Type: policy.Npm, Name: name, Deferred: true, Error: why}
+	}
+	done := policy.PackagePlan{Owner: "acme", Type: policy.Npm, Name: "done", Complete: true, Versions: []policy.VersionPlan{
+		{ID: 2, Name: "2.0.0", UpdatedAt: start, Decision: policy.Keep, Reason: policy.ReasonKeepLatest},
+		{ID: 1, Name: "1.0.0", UpdatedAt: start, Decision: policy.Delete, Reason: policy.ReasonSelected, Result: policy.ResultDeleted},
+	}}
+	broken := policy.PackagePlan{Owner: "acme", Type: policy.Npm, Name: "broken", Error: "list versions: 502 Bad Gateway"}
+	for _, tc := range []struct {
+		name     string
+		packages []policy.PackagePlan
+		failed   bool
+		want     totals
+		line     string
+		note     string
+	}{
+		{
+			name:     "one deferred",
+			packages: []policy.PackagePlan{done, deferred("later")},
+			want:     totals{Deleted: 1, Kept: 1, DeferredPackages: 1},
+			line:     "Totals: 1 deleted, 1 kept, 0 protected, 0 failed, 0 deferred; 1 package deferred to the next run.",
+			note:     "1 package deferred to the next run (GitHub's rate limits): npm acme/later",
+		},
+		{
+			name:     "many deferred",
+			packages: []policy.PackagePlan{deferred("a"), deferred("b"), deferred("c"), deferred("d"), deferred("e"), deferred("f"), deferred("g")},
+			want:     totals{DeferredPackages: 7},
+			line:     "Totals: 0 deleted, 0 kept, 0 protected, 0 failed, 0 deferred; 7 packages deferred to the next run.",
+			note:     "7 packages deferred to the next run (GitHub's rate limits): npm acme/a, npm acme/b, npm acme/c, npm acme/d, npm acme/e and 2 more",
+		},
+		{
+			name:     "deferred and failed",
+			packages: []policy.PackagePlan{deferred("later"), broken},
+			failed:   true,
+			want:     totals{Failed: 1, FailedPackages: 1, DeferredPackages: 1},
+			line:     "Totals: 0 deleted, 0 kept, 0 protected, 1 failed, 0 deferred; 1 package deferred to the next run.",
+			note:     "1 package deferred to the next run (GitHub's rate limits): npm acme/later",
+		},
+		{
+			// Deferred marks incomplete packages only: a complete one
+			// with an error failed.
+			name:     "complete with deferred set",
+			packages: []policy.PackagePlan{{Owner: "acme", Type: policy.Npm, Name: "odd", Complete: true, Deferred: true, Error: "post-run check failed: x"}},
+			failed:   true,
+			want:     totals{Failed: 1, FailedPackages: 1},
+			line:     "Totals: 0 deleted, 0 kept, 0 protected, 1 failed, 0 deferred.",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &policy.Plan{StartedAt: start, Packages: tc.packages}
+			if got := planFailed(p); got != tc.failed {
+				t.Errorf("planFailed = %v, want %v", got, tc.failed)
+			}
+			if got := countTotals(p, false); got != tc.want {
+				t.Errorf("countTotals = %+v, want %+v", got, tc.want)
+			}
+			if got := totalsLine(p, false); got != tc.line {
+				t.Errorf("totalsLine = %q, want %q", got, tc.line)
+			}
+			if got := deferredNote(p); got != tc.note {
+				t.Errorf("deferredNote = %q, want %q", got, tc.note)
+			}
+			s := renderSummary(p, false, "", defaultSummaryLimits)
+			var buf bytes.Buffer
+			if err := writeTable(&buf, p, false); err != nil {
+				t.Fatal(err)
+			}
+			deferredShown := strings.Count(s, "**Deferred**: "+why+". Nothing in this package was deleted; the next run lists it again.\n")
+			tableShown := strings.Count(buf.String(), "  DEFERRED: "+why+"; nothing in this package was deleted; the next run lists it again\n")
+			if deferredShown != tc.want.DeferredPackages || tableShown != tc.want.DeferredPackages {
+				t.Errorf("%d deferred packages shown in the summary, %d in the table, want %d:\n%s\n%s", deferredShown, tableShown, tc.want.DeferredPackages, s, buf.String())
+			}
+			if got := strings.Count(s, "**Failed**"); got != tc.want.FailedPackages {
+				t.Errorf("%d packages shown failed, want %d:\n%s", got, tc.want.FailedPackages, s)
+			}
+			if tc.want.DeferredPackages > 0 && !strings.Contains(s, plural(tc.want.DeferredPackages, "package")+" deferred to the next run: GitHub's rate limits stopped") {
+				t.Errorf("summary totals do not mention the deferred packages:\n%s", s)
 			}
 		})
 	}

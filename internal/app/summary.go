@@ -53,6 +53,11 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 		fmt.Fprintf(&b, "| %s | kept | protected | failed | deferred |\n|---:|---:|---:|---:|---:|\n", deleted)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n\n", thousands(t.Deleted), thousands(t.Kept), thousands(t.Protected), thousands(t.Failed), thousands(t.Deferred))
 	}
+	if t.DeferredPackages > 0 {
+		it := pick(t.DeferredPackages, "it", "them")
+		fmt.Fprintf(&b, "%s deferred to the next run: GitHub's rate limits stopped %s listing, so nothing in %s was decided or deleted; the next run lists %s again.\n\n",
+			plural(t.DeferredPackages, "package"), pick(t.DeferredPackages, "its", "their"), it, it)
+	}
 	if len(p.Packages) == 0 {
 		b.WriteString("No package matched the policy.\n")
 		return b.String()
@@ -83,7 +88,10 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, basis policy.AgeBasis, maxRows int, seeFile string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg, restore))
-	if packageFailed(pkg) {
+	switch {
+	case packageDeferred(pkg):
+		fmt.Fprintf(&b, "**Deferred**: %s. %s.\n\n", cell(packageError(pkg)), capitalize(deferredOutcome(restore)))
+	case packageFailed(pkg):
 		fmt.Fprintf(&b, "**Failed**: %s. %s.\n\n", cell(packageError(pkg)), capitalize(cell(failureOutcome(pkg, restore))))
 	}
 	if len(pkg.Versions) == 0 {

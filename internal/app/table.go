@@ -20,7 +20,10 @@ func writeTable(w io.Writer, p *policy.Plan, restore bool) error {
 	}
 	for _, pkg := range p.Packages {
 		fmt.Fprintf(bw, "%s: %s\n", packageTitle(pkg), decisionCounts(pkg, restore))
-		if packageFailed(pkg) {
+		switch {
+		case packageDeferred(pkg):
+			fmt.Fprintf(bw, "  DEFERRED: %s; %s\n", oneLine(packageError(pkg)), deferredOutcome(restore))
+		case packageFailed(pkg):
 			fmt.Fprintf(bw, "  FAILED: %s; %s\n", oneLine(packageError(pkg)), oneLine(failureOutcome(pkg, restore)))
 		}
 		if len(pkg.Versions) > 0 {
@@ -63,8 +66,12 @@ func totalsLine(p *policy.Plan, restore bool) string {
 		deleted = "to delete"
 		prefix = "Totals (dry run, nothing deleted)"
 	}
-	return fmt.Sprintf("%s: %s %s, %s kept, %s protected, %s failed, %s deferred.", prefix,
+	line := fmt.Sprintf("%s: %s %s, %s kept, %s protected, %s failed, %s deferred", prefix,
 		thousands(t.Deleted), deleted, thousands(t.Kept), thousands(t.Protected), thousands(t.Failed), thousands(t.Deferred))
+	if t.DeferredPackages > 0 {
+		line += fmt.Sprintf("; %s deferred to the next run", plural(t.DeferredPackages, "package"))
+	}
+	return line + "."
 }
 
 // oneLine flattens line breaks and tabs, which would break the table.

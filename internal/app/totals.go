@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pkgretention/retention/policy"
@@ -15,13 +16,18 @@ type totals struct {
 	// FailedPackages counts packages whose listing or planning failed; each
 	// also counts once in Failed.
 	FailedPackages int
+	// DeferredPackages counts packages GitHub's rate limits kept from
+	// being listed: left for the next run, not failed, and not counted in
+	// Deferred (a count of versions).
+	DeferredPackages int
 }
 
 // countTotals turns the plan's totals (policy.Plan.Totals) into the
 // disjoint counts of the outputs: every version counts once, as deleted
 // (404 included; in a dry run, what would be deleted), protected (by a
 // guard or refused by GitHub), failed, deferred, restored, restore-skipped
-// or kept. A package that failed as a whole counts once in Failed.
+// or kept. A package that failed as a whole counts once in Failed; one
+// left for the next run by the rate limits counts in DeferredPackages.
 //
 // restore says the plan is a restore run's (restore-from): its versions
 // carry the delete decisions of the run it undoes, and nothing in it is
@@ -36,7 +42,10 @@ func countTotals(p *policy.Plan, restore bool) totals {
 		RestoreSkipped: pt.RestoreSkipped,
 	}
 	for _, pkg := range p.Packages {
-		if packageFailed(pkg) {
+		switch {
+		case packageDeferred(pkg):
+			t.DeferredPackages++
+		case packageFailed(pkg):
 			t.FailedPackages++
 			t.Failed++
 		}
@@ -58,9 +67,42 @@ func countTotals(p *policy.Plan, restore bool) totals {
 	return t
 }
 
-// packageFailed reports whether a package could not be listed or planned.
+// packageFailed reports whether a package failed: it could not be listed
+// or planned, or its post-run check failed. A deferred package did not
+// fail.
 func packageFailed(pkg policy.PackagePlan) bool {
-	return !pkg.Complete || pkg.Error != ""
+	return !packageDeferred(pkg) && (!pkg.Complete || pkg.Error != "")
+}
+
+// packageDeferred reports whether GitHub's rate limits kept a package from
+// being listed: nothing in it was decided, and the next run lists it again.
+func packageDeferred(pkg policy.PackagePlan) bool {
+	return !pkg.Complete && pkg.Deferred
+}
+
+// deferredNote says which packages were deferred to the next run, naming
+// at most a few: "2 packages deferred to the next run (GitHub's rate
+// limits): container acme/app, npm acme/widgets". It is "" when none was.
+func deferredNote(p *policy.Plan) string {
+	const named = 5
+	var names []string
+	n := 0
+	for _, pkg := range p.Packages {
+		if !packageDeferred(pkg) {
+			continue
+		}
+		if n++; n <= named {
+			names = append(names, fmt.Sprintf("%s %s/%s", pkg.Type, pkg.Owner, pkg.Name))
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	list := strings.Join(names, ", ")
+	if n > named {
+		list += fmt.Sprintf(" and %s more", thousands(n-named))
+	}
+	return fmt.Sprintf("%s deferred to the next run (GitHub's rate limits): %s", plural(n, "package"), list)
 }
 
 // planFailed reports whether anything in the plan failed: the run exits 1.
