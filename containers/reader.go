@@ -68,7 +68,8 @@ type Options struct {
 	// following one (with jitter) up to MaxBackoff; defaults 1s and 30s.
 	Backoff, MaxBackoff time.Duration
 	// MaxRetryAfter is the longest Retry-After the reader waits for; a
-	// longer one fails the request. Default 2 minutes.
+	// longer one fails the request, and no request of the Reader goes to
+	// the registry for MaxRetryAfter. Default 2 minutes.
 	MaxRetryAfter time.Duration
 	// Clock times every wait; default the wall clock.
 	Clock clock.Clock
@@ -80,6 +81,10 @@ type Options struct {
 // and keeps, per repository, its authenticated transport and the children
 // of the indexes it has read (an index's content never changes under its
 // digest), so Verify after Structure re-reads nothing.
+//
+// A Retry-After holds every request of the Reader, whichever package or
+// call it belongs to: the registry's limits are per host, and a run reads
+// several packages at once.
 type Reader struct {
 	opts     Options
 	registry name.Registry
@@ -88,6 +93,16 @@ type Reader struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // repository -> session
+
+	// gateMu guards notBefore, the time before which no request goes to
+	// the registry (a Retry-After).
+	gateMu    sync.Mutex
+	notBefore time.Time
+	// sleeper lets one request at a time sleep on the gate: the others
+	// queue behind it and look at the gate again when they get their
+	// turn, so that a shared wait is slept once (which also keeps a fake
+	// clock exact).
+	sleeper chan struct{}
 }
 
 // session is the authenticated access to one repository.
@@ -159,6 +174,7 @@ func NewReader(opts Options) (*Reader, error) {
 		auth:     auth,
 		base:     &baseTransport{inner: base, plainHTTP: u.Scheme == "http", host: u.Host},
 		sessions: map[string]*session{},
+		sleeper:  make(chan struct{}, 1),
 	}, nil
 }
 
@@ -281,15 +297,12 @@ func describeErr(err error) string {
 	return err.Error()
 }
 
-// call is the state of one Structure or Verify call: its counters and the
-// time before which no request may be sent (a Retry-After).
+// call is the state of one Structure or Verify call: its counters. The
+// time before which no request may be sent is the Reader's.
 type call struct {
 	r        *Reader
 	requests atomic.Int64
 	retries  atomic.Int64
-
-	mu        sync.Mutex
-	notBefore time.Time
 }
 
 type ctxKey struct{}
@@ -301,12 +314,13 @@ type hint struct {
 }
 
 // retry runs f until it succeeds, fails for good, or MaxAttempts are spent,
-// waiting between attempts through the clock (and for any Retry-After,
-// before any attempt of the call).
+// waiting between attempts through the clock, and for any Retry-After
+// before every attempt of the Reader. A Retry-After beyond MaxRetryAfter
+// fails f and closes the Reader's gate for MaxRetryAfter.
 func (c *call) retry(ctx context.Context, what string, f func(ctx context.Context) error) error {
 	o := &c.r.opts
 	for attempt := 1; ; attempt++ {
-		if err := c.waitTurn(ctx); err != nil {
+		if err := c.r.waitTurn(ctx); err != nil {
 			return err
 		}
 		h := &hint{c: c}
@@ -327,9 +341,11 @@ func (c *call) retry(ctx context.Context, what string, f func(ctx context.Contex
 		wait = wait/2 + rand.N(wait/2+1) // jitter: between half and all of it
 		if h.retryAfter > 0 {
 			if h.retryAfter > o.MaxRetryAfter {
+				c.r.block(o.MaxRetryAfter)
+				c.r.logf("%s: registry asked to wait %s, more than %s: giving up on it, and no request to the registry for %s", what, h.retryAfter, o.MaxRetryAfter, o.MaxRetryAfter)
 				return fmt.Errorf("%w (registry asked to wait %s, more than %s)", err, h.retryAfter, o.MaxRetryAfter)
 			}
-			c.block(h.retryAfter)
+			c.r.block(h.retryAfter)
 			wait = 0 // waitTurn waits
 		}
 		c.retries.Add(1)
@@ -340,30 +356,53 @@ func (c *call) retry(ctx context.Context, what string, f func(ctx context.Contex
 	}
 }
 
-// block stops every request of the call for d from now.
-func (c *call) block(d time.Duration) {
-	until := c.r.opts.Clock.Now().Add(d)
-	c.mu.Lock()
-	if until.After(c.notBefore) {
-		c.notBefore = until
+// block stops every request of the Reader for d from now (it never moves
+// the gate earlier).
+func (r *Reader) block(d time.Duration) {
+	until := r.opts.Clock.Now().Add(d)
+	r.gateMu.Lock()
+	if until.After(r.notBefore) {
+		r.notBefore = until
 	}
-	c.mu.Unlock()
+	r.gateMu.Unlock()
 }
 
-// waitTurn waits until no Retry-After holds the call back.
-func (c *call) waitTurn(ctx context.Context) error {
+// blockedFor is how long the gate stays closed from now.
+func (r *Reader) blockedFor() time.Duration {
+	r.gateMu.Lock()
+	until := r.notBefore
+	r.gateMu.Unlock()
+	return until.Sub(r.opts.Clock.Now())
+}
+
+// waitTurn waits until no Retry-After holds the Reader back.
+func (r *Reader) waitTurn(ctx context.Context) error {
 	for {
-		c.mu.Lock()
-		until := c.notBefore
-		c.mu.Unlock()
-		d := until.Sub(c.r.opts.Clock.Now())
-		if d <= 0 {
-			return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if err := c.r.opts.Clock.Sleep(ctx, d); err != nil {
+		if r.blockedFor() <= 0 {
+			return nil
+		}
+		if err := r.sleepGate(ctx); err != nil {
 			return err
 		}
 	}
+}
+
+// sleepGate sleeps until the gate opens, one request at a time.
+func (r *Reader) sleepGate(ctx context.Context) error {
+	select {
+	case r.sleeper <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.sleeper }()
+	d := r.blockedFor()
+	if d <= 0 {
+		return nil
+	}
+	return r.opts.Clock.Sleep(ctx, d)
 }
 
 func (r *Reader) logf(format string, args ...any) {
