@@ -319,7 +319,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				// waiting that long is not allowed: this answer is final.
 				break
 			}
-			if hasRA {
+			if hasRA && ra > 0 {
 				// The server's word holds for every request, this one's
 				// last attempt included: none goes out before that time.
 				t.block(now.Add(ra), fmt.Sprintf("server error %d: waiting %s (retry-after) before %s %s", resp.StatusCode, ra.Round(time.Second), req.Method, req.URL.Path))

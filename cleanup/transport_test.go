@@ -565,6 +565,7 @@ func TestServerErrorRetryAfterClosesTheGate(t *testing.T) {
 		{"503 retried after retry-after", 503, "20", 0, false},
 		{"502 HTTP date, retried", 502, ghEpoch.Add(20 * time.Second).Format(http.TimeFormat), 0, false},
 		{"503 on the last attempt", 503, "20", 1, true},
+		{"503 retry-after 0, retried at once", 503, "0", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -592,12 +593,19 @@ func TestServerErrorRetryAfterClosesTheGate(t *testing.T) {
 			if n := s.count(); n != wantReqs {
 				t.Errorf("requests = %d, want %d", n, wantReqs)
 			}
-			ghAssertNotBefore(t, s, ghEpoch.Add(20*time.Second))
-			if clk.Slept() != 20*time.Second {
-				t.Errorf("slept %s, want exactly the 20s retry-after", clk.Slept())
+			wait := 20 * time.Second
+			if tt.retryAfter == "0" {
+				wait = 0
+			}
+			ghAssertNotBefore(t, s, ghEpoch.Add(wait))
+			if clk.Slept() != wait {
+				t.Errorf("slept %s, want exactly the retry-after, %s", clk.Slept(), wait)
 			}
 			want := fmt.Sprintf("server error %d: waiting 20s (retry-after) before DELETE", tt.status)
-			if len(notes) != 1 || !strings.HasPrefix(notes[0], want) {
+			if wait == 0 && len(notes) != 0 {
+				t.Errorf("notes = %q, want none for retry-after: 0", notes)
+			}
+			if wait > 0 && (len(notes) != 1 || !strings.HasPrefix(notes[0], want)) {
 				t.Errorf("notes = %q, want one starting %q", notes, want)
 			}
 		})
