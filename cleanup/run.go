@@ -111,7 +111,10 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 		return nil, fmt.Errorf("policy produced no plan")
 	}
 	for _, pp := range plan.Packages {
-		if !pp.Complete {
+		switch {
+		case !pp.Complete && pp.Deferred:
+			cfg.Log.Warningf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
+		case !pp.Complete:
 			cfg.Log.Errorf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
 		}
 	}
