@@ -68,7 +68,9 @@ type API interface {
 
 // Errors DeleteVersion and RestoreVersion classify GitHub's answers into.
 var (
-	// ErrAlreadyGone: 404 on DELETE, the version no longer exists.
+	// ErrAlreadyGone: 404 on DELETE, the version no longer exists. A 404
+	// without GitHub's own "Package version not found." is checked with a
+	// GET first: a version that still exists makes it ErrNoPermission.
 	ErrAlreadyGone = errors.New("package version not found")
 	// ErrDownloadRule: 400, a public version with more than 5,000 downloads.
 	ErrDownloadRule = errors.New("publicly visible package versions with more than 5000 downloads cannot be deleted")

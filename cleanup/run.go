@@ -58,8 +58,9 @@ type Config struct {
 // Containers is what a run needs from the container registry.
 type Containers interface {
 	// Structure reads which versions of a container package belong to
-	// which (index children, signatures, attestations).
-	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, error)
+	// which (index children, signatures, attestations): the manifests of
+	// versions with tags of their own, and of the versions alsoRead names.
+	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error)
 	// Verify checks that every kept tag still resolves and every child of
 	// each kept index still exists, and returns the problems found.
 	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error)
@@ -249,38 +250,112 @@ func listPackage(ctx context.Context, cfg Config, p Package, now time.Time) poli
 		return in
 	}
 	in.Versions = versions
-	if p.Type != policy.Container || cfg.Containers == nil || !mayDelete(cfg.Policy, in, now) {
+	if p.Type != policy.Container || cfg.Containers == nil {
 		return in
 	}
-	st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions)
-	if err != nil {
-		in.Complete = false
-		in.Versions = nil
-		in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+	prelim := planAlone(cfg.Policy, in, now)
+	if !deletesAny(prelim) {
 		return in
 	}
-	in.Structure = st
-	return in
+	// Read the tagged versions, and the untagged ones a rule keeps on
+	// purpose. Knowing the structure changes which untagged roots a rule
+	// keeps (keep-latest counts roots only), so plan again and read the
+	// newly kept ones, until nothing new needs reading.
+	read := keptUntagged(prelim)
+	for round := 0; ; round++ {
+		st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions, read)
+		if err != nil {
+			in.Complete = false
+			in.Versions = nil
+			in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+			return in
+		}
+		in.Structure = st
+		more := 0
+		for id := range keptUntagged(planAlone(cfg.Policy, in, now)) {
+			if !read[id] {
+				if read == nil {
+					read = map[int64]bool{}
+				}
+				read[id] = true
+				more++
+			}
+		}
+		if more == 0 {
+			return in
+		}
+		if round == maxStructureRounds {
+			// Not settled: fail closed, nothing in the package is deleted.
+			for id := range read {
+				if st.Unreadable == nil {
+					st.Unreadable = map[int64]string{}
+				}
+				if _, ok := st.Unreadable[id]; !ok {
+					st.Unreadable[id] = "image structure did not settle: the versions to read kept changing"
+				}
+				break
+			}
+			return in
+		}
+	}
 }
 
-// mayDelete plans the package as if no version belonged to another: the
-// structure can only turn deletions into keeps, never the reverse, so a
-// package that deletes nothing this way needs no registry reads.
-func mayDelete(p *policy.Policy, in policy.PackageInput, now time.Time) bool {
+// maxStructureRounds bounds the rounds of reading kept untagged versions;
+// each round reads only versions not read before, and one or two settle it
+// in practice.
+const maxStructureRounds = 5
+
+// planAlone plans the package as if no version belonged to another. The
+// structure can only turn its deletions into keeps (or add the members of
+// an image it deletes), so a package in which it deletes nothing needs no
+// registry reads.
+func planAlone(p *policy.Policy, in policy.PackageInput, now time.Time) *policy.PackagePlan {
 	prelim := *p
 	prelim.MaxDeletions = 0
 	plan := policy.Build(&prelim, []policy.PackageInput{in}, now)
-	if plan == nil {
-		return true
+	if plan == nil || len(plan.Packages) == 0 {
+		return nil
 	}
-	for _, pp := range plan.Packages {
-		for _, v := range pp.Versions {
-			if v.Decision == policy.Delete {
-				return true
-			}
+	return &plan.Packages[0]
+}
+
+func deletesAny(pp *policy.PackagePlan) bool {
+	if pp == nil {
+		return true // no plan to go by: read
+	}
+	for _, v := range pp.Versions {
+		if v.Decision == policy.Delete {
+			return true
 		}
 	}
 	return false
+}
+
+// keptUntagged returns the untagged versions a rule keeps on purpose
+// (keep-latest, keep-tags such as a sha256: pin, keep-semver, or too young
+// to delete): such a version may be an image index, a superseded build,
+// whose platform manifests must be read to be kept with it. Untagged
+// versions no rule selects are not read: nothing deletes their members on
+// their account.
+func keptUntagged(pp *policy.PackagePlan) map[int64]bool {
+	if pp == nil {
+		return nil
+	}
+	var out map[int64]bool
+	for _, v := range pp.Versions {
+		if v.Decision != policy.Keep || len(v.Tags) > 0 {
+			continue
+		}
+		r := v.Reason
+		if r == policy.ReasonKeepLatest || r == policy.ReasonYoungerThan ||
+			strings.HasPrefix(r, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(r, policy.ReasonKeepSemverPrefix) {
+			if out == nil {
+				out = map[int64]bool{}
+			}
+			out[v.ID] = true
+		}
+	}
+	return out
 }
 
 func failedInput(owner string, typ policy.PackageType, name string, err error) policy.PackageInput {

@@ -107,12 +107,12 @@ type Reader struct {
 
 // session is the authenticated access to one repository.
 type session struct {
-	repo     name.Repository
-	once     sync.Once
-	puller   *remote.Puller
-	err      error
-	mu       sync.Mutex
-	children map[string][]string // index digest -> child digests
+	repo      name.Repository
+	once      sync.Once
+	puller    *remote.Puller
+	err       error
+	mu        sync.Mutex
+	manifests map[string]readResult // manifests read, by digest
 }
 
 // NewReader checks opts and returns a Reader. It sends no request.
@@ -200,7 +200,7 @@ func (r *Reader) session(ctx context.Context, c *call, owner, pkgName string) (*
 	r.mu.Lock()
 	s := r.sessions[repoName]
 	if s == nil {
-		s = &session{repo: repo, children: map[string][]string{}}
+		s = &session{repo: repo, manifests: map[string]readResult{}}
 		r.sessions[repoName] = s
 	}
 	r.mu.Unlock()

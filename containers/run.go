@@ -20,9 +20,9 @@ func (r *Reader) ForRun(logf func(format string, args ...any)) RunReader {
 	return RunReader{r: r, logf: logf}
 }
 
-// Structure is Reader.Structure with its Stats logged.
-func (a RunReader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, error) {
-	st, stats, err := a.r.Structure(ctx, owner, pkgName, versions)
+// Structure is Reader.StructureAlso with its Stats logged.
+func (a RunReader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error) {
+	st, stats, err := a.r.StructureAlso(ctx, owner, pkgName, versions, alsoRead)
 	if a.logf != nil && err == nil {
 		a.logf("image structure of %s: %d of %d versions read (%d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
 			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)

@@ -70,7 +70,15 @@ type Stats struct {
 // depends on it. An error is returned only when nothing can be read: the
 // registry URL or the authentication is wrong, or the repository does not
 // exist, so the whole package must be treated as unreadable.
-func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (_ *policy.Structure, stats Stats, _ error) {
+func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version) (*policy.Structure, Stats, error) {
+	return r.StructureAlso(ctx, owner, pkgName, versions, nil)
+}
+
+// StructureAlso is Structure reading also the versions alsoRead names,
+// tagged or not: an untagged version the policy keeps may be an image
+// index (a superseded build kept by keep-latest, or pinned by digest),
+// whose platform manifests must then be kept with it.
+func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (_ *policy.Structure, stats Stats, _ error) {
 	st := &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}}
 	stats.Versions = len(versions)
 	pos := make(map[string]int, len(versions)) // digest -> index in versions
@@ -111,7 +119,7 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 			}
 		}
 		switch {
-		case own || fallback:
+		case own || fallback || alsoRead[v.ID]:
 			toRead = append(toRead, i)
 			read[i] = true
 		case attached:
@@ -196,6 +204,9 @@ type readResult struct {
 // Failures of this manifest alone land in unreadable; the error is for
 // failures of the whole repository (authentication, no such repository).
 func (s *session) read(ctx context.Context, c *call, digest string) (readResult, error) {
+	if res, ok := s.recall(digest); ok {
+		return res, nil // manifests are immutable: read once per run
+	}
 	ref, err := name.NewDigest(s.repo.Name()+"@"+digest, name.StrictValidation)
 	if err != nil {
 		return readResult{unreadable: fmt.Sprintf("version name %q is not a manifest digest", digest)}, nil
@@ -224,7 +235,7 @@ func (s *session) read(ctx context.Context, c *call, digest string) (readResult,
 	if err != nil {
 		return readResult{unreadable: fmt.Sprintf("parse manifest: %v", err)}, nil
 	}
-	s.remember(digest, res.children)
+	s.remember(digest, res)
 	return res, nil
 }
 
@@ -274,17 +285,24 @@ func parse(mt types.MediaType, raw []byte) (readResult, error) {
 	return res, nil
 }
 
-// remember keeps the children of a manifest read (none for an image), so
-// Verify does not read it again.
-func (s *session) remember(digest string, children []string) {
+// remember keeps what a manifest read says, so that a later Structure or
+// Verify of the same package does not read it again.
+func (s *session) remember(digest string, res readResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.children[digest] = children
+	s.manifests[digest] = res
 }
 
-func (s *session) known(digest string) ([]string, bool) {
+func (s *session) recall(digest string) (readResult, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.children[digest]
-	return c, ok
+	res, ok := s.manifests[digest]
+	return res, ok
+}
+
+// known returns the children of a manifest already read (none for an
+// image).
+func (s *session) known(digest string) ([]string, bool) {
+	res, ok := s.recall(digest)
+	return res.children, ok
 }

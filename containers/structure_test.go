@@ -357,13 +357,19 @@ func TestRetryAfterHoldsEveryRequest(t *testing.T) {
 		t.Errorf("slept %s, want the 40s Retry-After", s)
 	}
 
-	e.reg.ThrottleManifest(repo, a.Digest, -1, time.Hour)
+	// A manifest already read is not read again (manifests are
+	// immutable); a new one told to wait an hour is not read again either.
+	c := must[fakeregistry.Pushed](t)(e.reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{"c"}}))
+	e.reg.ThrottleManifest(repo, c.Digest, -1, time.Hour)
 	st, _ = e.structure(t, e.versions())
-	if r := st.Unreadable[e.idOf(t, a.Digest)]; !strings.Contains(r, "asked to wait 1h0m0s") {
+	if r := st.Unreadable[e.idOf(t, c.Digest)]; !strings.Contains(r, "asked to wait 1h0m0s") {
 		t.Errorf("a Retry-After beyond MaxRetryAfter: %q", r)
 	}
-	if n := e.reg.Reads(repo, a.Digest); n != 1 {
+	if n := e.reg.Reads(repo, c.Digest); n != 1 {
 		t.Errorf("read %d times after being told to wait an hour", n)
+	}
+	if r, ok := st.Unreadable[e.idOf(t, a.Digest)]; ok {
+		t.Errorf("the manifest read before is unreadable now: %q", r)
 	}
 }
 
@@ -391,10 +397,13 @@ func TestTokenFlow(t *testing.T) {
 		t.Errorf("second read of the same package authenticated again: %+v", c)
 	}
 
-	// An expired token is renewed on the 401.
+	// An expired token is renewed on the 401 (two new manifests to read:
+	// the ones read before are not read again).
+	must[fakeregistry.Pushed](t)(e.reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{"v3"}}))
+	must[fakeregistry.Pushed](t)(e.reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{"v4"}}))
 	e.reg.ExpireTokens()
 	e.reg.ResetCounts()
-	st, _, err := e.r.Structure(context.Background(), owner, pkg, vs)
+	st, _, err := e.r.Structure(context.Background(), owner, pkg, e.versions())
 	if err != nil || len(st.Unreadable) != 0 {
 		t.Fatalf("after expiry: %v %v", err, st)
 	}

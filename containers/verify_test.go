@@ -129,7 +129,7 @@ func TestRunReader(t *testing.T) {
 	idx, img := verifyFixture(t, e)
 	var lines []string
 	rr := e.r.ForRun(func(format string, args ...any) { lines = append(lines, format) })
-	st, err := rr.Structure(context.Background(), owner, pkg, e.versions())
+	st, err := rr.Structure(context.Background(), owner, pkg, e.versions(), nil)
 	if err != nil || len(st.Parents) != len(idx.Children)+1 || len(lines) != 1 {
 		t.Fatalf("Structure: %v %v, log %q", st, err, lines)
 	}

@@ -426,3 +426,65 @@ func TestPostRunCheckFailureKeepsTheDeletionsInTheSummary(t *testing.T) {
 		t.Errorf("no error annotation for the failed package:\n%s", r.stdoutText)
 	}
 }
+
+func TestKeptUntaggedIndexKeepsItsMembers(t *testing.T) {
+	// keep-latest over untagged versions keeps the newest untagged root:
+	// here a superseded multi-arch build, whose platform and attestation
+	// manifests must stay with it.
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	newestOld := w.old[len(w.old)-1]
+	w.run(t, map[string]string{"tag-state": "untagged", "keep-latest": "1"})
+	if !w.reg.Has(w.repo, newestOld.Digest) {
+		t.Fatalf("the newest untagged root %s was deleted; keep-latest 1 keeps it", newestOld.Digest[:19])
+	}
+	w.intact(t, newestOld)
+	for _, o := range w.old[:len(w.old)-1] {
+		w.gone(t, o)
+	}
+}
+
+func TestIndexPinnedByDigestKeepsItsMembers(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	pinned := w.old[0]
+	w.run(t, map[string]string{"tag-state": "untagged", "keep-tags": pinned.Digest})
+	w.intact(t, pinned)
+	w.gone(t, w.old[1])
+}
+
+func TestUnreadableIndexKeepsItsTaggedPlatformImages(t *testing.T) {
+	// v1 is a manifest list whose platform images are tagged v1-amd64 and
+	// v1-arm64, as `docker manifest create` builds them; its manifest
+	// cannot be read, so nothing in the package may be deleted.
+	w := newRegistryWorld(t, "private")
+	day := 24 * time.Hour
+	v1, err := w.reg.PushIndex(w.repo, fakeregistry.IndexOptions{Tags: []string{"v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.record(v1, 60*day)
+	for i, c := range v1.Children {
+		if err := w.reg.Tag(w.repo, []string{"v1-amd64", "v1-arm64"}[i], c.Digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v2, err := w.reg.PushIndex(w.repo, fakeregistry.IndexOptions{Tags: []string{"v2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.record(v2, 10*day)
+	for _, m := range w.reg.Manifests(w.repo) {
+		at := w.created[m.Digest]
+		w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: m.Digest, Tags: m.Tags, CreatedAt: at, UpdatedAt: at})
+	}
+	w.reg.FailManifest(w.repo, v1.Digest, -1)
+
+	w.run(t, map[string]string{"keep-latest": "1", "keep-tags": "v1"})
+
+	w.intact(t, v1)
+	w.intact(t, v2)
+	if n := w.gh.Mutations(); n != 0 {
+		t.Errorf("%d mutating requests beside an unreadable index", n)
+	}
+}
