@@ -62,7 +62,9 @@ type Stats struct {
 //     untagged index is a superseded build: its children are untagged
 //     too, no tagged index lists them, and they go with it under any
 //     policy that deletes untagged versions; if a tagged index also lists
-//     one of them, reading that index protects it.
+//     one of them, reading that index protects it. The exception is
+//     StructureAlso's alsoRead: untagged versions a rule keeps on purpose,
+//     which may be superseded indexes whose children must stay with them.
 //
 // Reads run concurrently (Options.Concurrency), each retried on 5xx, 429
 // and network errors. A manifest still unreadable after that is reported
