@@ -257,11 +257,12 @@ func listPackage(ctx context.Context, cfg Config, p Package, now time.Time) poli
 	if !deletesAny(prelim) {
 		return in
 	}
-	// Read the tagged versions, and the untagged ones a rule keeps on
-	// purpose. Knowing the structure changes which untagged roots a rule
-	// keeps (keep-latest counts roots only), so plan again and read the
-	// newly kept ones, until nothing new needs reading.
-	read := keptUntagged(prelim)
+	// Read the tagged versions first; then the untagged roots a rule keeps
+	// on purpose, which may be superseded indexes. Each read can change
+	// which untagged roots a rule keeps (keep-latest counts roots only), so
+	// plan again and read the newly kept ones, until nothing new needs
+	// reading.
+	var read map[int64]bool
 	for round := 0; ; round++ {
 		st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions, read)
 		if err != nil {
@@ -331,19 +332,19 @@ func deletesAny(pp *policy.PackagePlan) bool {
 	return false
 }
 
-// keptUntagged returns the untagged versions a rule keeps on purpose
+// keptUntagged returns the untagged roots a rule keeps on purpose
 // (keep-latest, keep-tags such as a sha256: pin, keep-semver, or too young
 // to delete): such a version may be an image index, a superseded build,
-// whose platform manifests must be read to be kept with it. Untagged
-// versions no rule selects are not read: nothing deletes their members on
-// their account.
+// whose platform manifests must be read to be kept with it. Members of a
+// known image and untagged versions no rule selects are not read: nothing
+// deletes members on their account.
 func keptUntagged(pp *policy.PackagePlan) map[int64]bool {
 	if pp == nil {
 		return nil
 	}
 	var out map[int64]bool
 	for _, v := range pp.Versions {
-		if v.Decision != policy.Keep || len(v.Tags) > 0 {
+		if v.Decision != policy.Keep || len(v.Tags) > 0 || len(v.Parents) > 0 {
 			continue
 		}
 		r := v.Reason
