@@ -434,7 +434,13 @@ func TestKeptUntaggedIndexKeepsItsMembers(t *testing.T) {
 	w := newRegistryWorld(t, "private")
 	w.seed(t, -1)
 	newestOld := w.old[len(w.old)-1]
+	before := w.reg.Counts()
 	w.run(t, map[string]string{"tag-state": "untagged", "keep-latest": "1"})
+	// The 3 releases, main, the referrers index, then the one untagged
+	// root keep-latest keeps; no member of a known image is read.
+	if reads := w.reg.Counts().ManifestGetByDigest - before.ManifestGetByDigest; reads != 6 {
+		t.Errorf("manifest reads by digest = %d, want 6", reads)
+	}
 	if !w.reg.Has(w.repo, newestOld.Digest) {
 		t.Fatalf("the newest untagged root %s was deleted; keep-latest 1 keeps it", newestOld.Digest[:19])
 	}
