@@ -272,31 +272,31 @@ func listPackage(ctx context.Context, cfg Config, p Package, now time.Time) poli
 			return in
 		}
 		in.Structure = st
-		more := 0
+		var more []int64
 		for id := range keptUntagged(planAlone(cfg.Policy, in, now)) {
 			if !read[id] {
-				if read == nil {
-					read = map[int64]bool{}
-				}
-				read[id] = true
-				more++
+				more = append(more, id)
 			}
 		}
-		if more == 0 {
+		if len(more) == 0 {
 			return in
 		}
 		if round == maxStructureRounds {
-			// Not settled: fail closed, nothing in the package is deleted.
-			for id := range read {
-				if st.Unreadable == nil {
-					st.Unreadable = map[int64]string{}
-				}
-				if _, ok := st.Unreadable[id]; !ok {
-					st.Unreadable[id] = "image structure did not settle: the versions to read kept changing"
-				}
-				break
+			// Not settled: the versions still to read count as
+			// unreadable, and nothing in the package is deleted.
+			if st.Unreadable == nil {
+				st.Unreadable = map[int64]string{}
+			}
+			for _, id := range more {
+				st.Unreadable[id] = "not read: the image structure did not settle"
 			}
 			return in
+		}
+		if read == nil {
+			read = map[int64]bool{}
+		}
+		for _, id := range more {
+			read[id] = true
 		}
 	}
 }
