@@ -830,3 +830,54 @@ func TestRateLimitWhileListingDefersThePackage(t *testing.T) {
 		t.Errorf("violations: %v", v)
 	}
 }
+
+// driftingRegistry answers each Structure call by making every untagged
+// version read so far a member of the tagged image: the untagged root that
+// keep-latest keeps changes every round, so the structure never settles.
+type driftingRegistry struct {
+	taggedID int64
+	calls    int
+}
+
+func (d *driftingRegistry) Structure(_ context.Context, _, _ string, _ []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error) {
+	d.calls++
+	st := &policy.Structure{Parents: map[int64][]int64{}}
+	for id := range alsoRead {
+		st.Parents[id] = []int64{d.taggedID}
+	}
+	return st, nil
+}
+
+func (d *driftingRegistry) Verify(context.Context, string, string, []string, []string) ([]string, error) {
+	return nil, nil
+}
+
+func TestStructureThatNeverSettlesDeletesNothing(t *testing.T) {
+	w := newWorld(t)
+	w.gh.AddOrg("acme")
+	w.gh.AddPackage("acme", "container", "app", "private")
+	tagged := w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: "sha256:" + strings.Repeat("f", 64), Tags: []string{"v1"}, CreatedAt: epoch.Add(-time.Hour)})
+	for i := 0; i < 12; i++ {
+		at := epoch.Add(-time.Duration(100-i) * 24 * time.Hour)
+		w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: fmt.Sprintf("sha256:%064d", i), CreatedAt: at, UpdatedAt: at})
+	}
+	reg := &driftingRegistry{taggedID: tagged.ID}
+	p := mustPolicy(t, map[string]string{"packages": "app", "tag-state": "untagged", "keep-latest": "1"})
+	plan, err := cleanup.Run(context.Background(), cleanup.Config{Policy: p, API: w.api, Containers: reg, Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.gh.Mutations(); n != 0 {
+		t.Errorf("%d deletions although the image structure never settled", n)
+	}
+	if reg.calls < 3 {
+		t.Errorf("%d structure rounds: the test did not exercise the rounds", reg.calls)
+	}
+	found := false
+	for _, v := range plan.Packages[0].Versions {
+		found = found || v.Reason == policy.ReasonUnreadable
+	}
+	if !found {
+		t.Error("no version kept as manifest-unreadable")
+	}
+}
