@@ -24,6 +24,7 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 	evals := make([]*ruleEval, len(p.Rules))
 	for i := range p.Rules {
 		evals[i] = newRuleEval(&p.Rules[i])
+		evals[i].index = i
 	}
 	var covering []*ruleEval
 	for i := range pkgs {
@@ -49,6 +50,7 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 		}
 		if in.Complete {
 			pl := newPlanner(in, now)
+			pl.recordRules = len(p.Rules) > 1
 			pl.plan(covering)
 			pp.Versions = pl.versionPlans()
 		}
@@ -72,7 +74,9 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 
 // ruleEval is a rule prepared for evaluation.
 type ruleEval struct {
-	r                *Rule
+	r *Rule
+	// index is the rule's place in Policy.Rules.
+	index            int
 	matcher          *packageMatcher
 	keepTagReasons   []string
 	keepSemverReason string
@@ -124,8 +128,13 @@ type planner struct {
 
 	// verdicts of the rules, combined
 	keepReason []string
-	del        []bool
-	young      []bool
+	// recordRules makes the plan name the rule behind each rule's verdict
+	// (policies with several rules); keepRule, delRule and youngRule hold
+	// the index of the first rule that kept, deleted or found too young.
+	recordRules                  bool
+	keepRule, delRule, youngRule []int16
+	del                          []bool
+	young                        []bool
 
 	lastVersion []bool // forced by a guard
 	dec         []Decision
@@ -456,6 +465,11 @@ func (p *planner) keepMatch(e *ruleEval, i int32) string {
 func (p *planner) plan(rules []*ruleEval) {
 	n := len(p.vs)
 	p.keepReason = make([]string, n)
+	if p.recordRules {
+		p.keepRule = make([]int16, n)
+		p.delRule = make([]int16, n)
+		p.youngRule = make([]int16, n)
+	}
 	p.del = make([]bool, n)
 	p.young = make([]bool, n)
 	for _, e := range rules {
@@ -508,13 +522,22 @@ func (p *planner) applyRule(e *ruleEval) {
 				}
 			case keep != "":
 			case r.OlderThan > 0 && p.now.Sub(ts(&p.vs[i])) <= r.OlderThan:
+				if !p.young[i] && p.recordRules {
+					p.youngRule[i] = int16(e.index)
+				}
 				p.young[i] = true
 			default:
+				if !p.del[i] && p.recordRules {
+					p.delRule[i] = int16(e.index)
+				}
 				p.del[i] = true
 			}
 		}
 		if keep != "" && p.keepReason[i] == "" {
 			p.keepReason[i] = keep
+			if p.recordRules {
+				p.keepRule[i] = int16(e.index)
+			}
 		}
 	}
 }
@@ -670,6 +693,7 @@ func (p *planner) versionPlans() []VersionPlan {
 			UpdatedAt: v.UpdatedAt,
 			Decision:  p.dec[i],
 			Reason:    p.reason[i],
+			Rule:      p.ruleOf(i),
 		}
 		ps := p.parents[i]
 		if p.allParents != nil {
@@ -685,6 +709,28 @@ func (p *planner) versionPlans() []VersionPlan {
 		out[r] = vp
 	}
 	return out
+}
+
+// ruleOf returns the index of the rule whose verdict is the version's
+// reason, or nil: a policy of one rule, or a reason no single rule gave
+// (structure, guards, not-selected).
+func (p *planner) ruleOf(i int32) *int {
+	if !p.recordRules {
+		return nil
+	}
+	var r int16
+	switch reason := p.reason[i]; {
+	case reason == p.keepReason[i] && reason != "":
+		r = p.keepRule[i]
+	case reason == ReasonSelected:
+		r = p.delRule[i]
+	case reason == ReasonYoungerThan:
+		r = p.youngRule[i]
+	default:
+		return nil
+	}
+	n := int(r)
+	return &n
 }
 
 // applyMaxDeletions keeps the deletions within the cap: delete groups, oldest

@@ -128,8 +128,12 @@ type VersionPlan struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	Decision  Decision  `json:"decision"`
 	Reason    string    `json:"reason"`
-	Parents   []string  `json:"parents,omitempty"`
-	Result    string    `json:"result,omitempty"`
+	// Rule is the index, from 0, of the policy's rule whose verdict is
+	// Reason, in a policy of several rules; absent for one rule, and for
+	// reasons no single rule gives (child-of, guards, not-selected).
+	Rule    *int     `json:"rule,omitempty"`
+	Parents []string `json:"parents,omitempty"`
+	Result  string   `json:"result,omitempty"`
 }
 
 // MarshalJSON encodes the plan; nil lists (packages, versions, tags) are
