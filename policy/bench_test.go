@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -108,6 +109,17 @@ func benchBuild(b *testing.B, n int) {
 		b.Fatalf("plan of %d versions: %+v", total, t)
 	}
 	b.ReportMetric(float64(total), "versions")
+	// What the finished plan holds: the heap with the plan alive, less the
+	// heap with only its input.
+	var withPlan, without runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&withPlan)
+	runtime.KeepAlive(plan)
+	plan = nil
+	runtime.GC()
+	runtime.ReadMemStats(&without)
+	runtime.KeepAlive(pkgs)
+	b.ReportMetric(float64(int64(withPlan.HeapAlloc)-int64(without.HeapAlloc))/(1<<20), "plan-MB")
 }
 
 // BenchmarkBuild100k plans 100,000 versions: 8 container packages with
