@@ -210,52 +210,69 @@ func TestSecondaryLimitRetryAfter(t *testing.T) {
 	}
 }
 
-// The gate is shared: a request started while another waits for a
-// secondary limit waits too, and nothing reaches the server before the
-// time GitHub named.
-func TestSecondaryLimitBlocksEveryRequest(t *testing.T) {
-	clk := clock.NewFake(ghEpoch)
-	s := newGHServer(t, clk)
-	deleteArrived := make(chan struct{})
-	s.handle("GET", "/users/acme", ghSequence(
-		ghStatus(429, "You have exceeded a secondary rate limit.", "Retry-After", "30"),
-		func(w http.ResponseWriter, r *http.Request) {
-			ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
-		}))
-	s.handle("DELETE", ghTestDeletePath, func(w http.ResponseWriter, r *http.Request) {
-		close(deleteArrived)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	atGate := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	var g *GitHub
-	g = ghClient(t, s, func(o *GitHubOptions) {
-		o.Notify = func(string) {
-			// Called once the gate is closed and before the first request
-			// sleeps: start another request and let it reach the gate (or,
-			// were the gate broken, the server) before time moves on.
-			wg.Go(func() {
-				if err := g.DeleteVersion(context.Background(), ghTestPkg, 1); err != nil {
-					t.Errorf("DeleteVersion: %v", err)
+// The gate is shared: a request started while another waits for GitHub's
+// retry-after (a secondary limit, or a 5xx) waits too, nothing reaches the
+// server before the time GitHub named, and the wait is slept once.
+func TestRetryAfterBlocksEveryRequest(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		hit  http.HandlerFunc
+	}{
+		{"secondary limit", ghStatus(429, "You have exceeded a secondary rate limit.", "Retry-After", "30")},
+		{"server error", ghStatus(503, "Service Unavailable", "Retry-After", "30")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewFake(ghEpoch)
+			s := newGHServer(t, clk)
+			deleteArrived := make(chan struct{})
+			s.handle("GET", "/users/acme", ghSequence(
+				tt.hit,
+				func(w http.ResponseWriter, r *http.Request) {
+					ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
+				}))
+			s.handle("DELETE", ghTestDeletePath, func(w http.ResponseWriter, r *http.Request) {
+				close(deleteArrived)
+				w.WriteHeader(http.StatusNoContent)
+			})
+			atGate := make(chan struct{}, 4)
+			var wg sync.WaitGroup
+			var started atomic.Bool
+			var g *GitHub
+			g = ghClient(t, s, func(o *GitHubOptions) {
+				o.Notify = func(string) {
+					// The gate is closed and the GET has not slept yet: start a
+					// DELETE and let it reach the gate (or, were the gate left
+					// open, the server) before time moves on.
+					if !started.CompareAndSwap(false, true) {
+						return
+					}
+					wg.Go(func() {
+						if err := g.DeleteVersion(context.Background(), ghTestPkg, 1); err != nil {
+							t.Errorf("DeleteVersion: %v", err)
+						}
+					})
+					select {
+					case <-atGate:
+					case <-deleteArrived:
+					}
 				}
 			})
-			select {
-			case <-atGate:
-			case <-deleteArrived:
+			g.transport.gateHook = func() { atGate <- struct{}{} }
+			if _, err := g.LookupOwner(context.Background(), "acme"); err != nil {
+				t.Fatalf("LookupOwner: %v", err)
 			}
-		}
-	})
-	g.transport.gateHook = func() { atGate <- struct{}{} }
-	if _, err := g.LookupOwner(context.Background(), "acme"); err != nil {
-		t.Fatalf("LookupOwner: %v", err)
-	}
-	wg.Wait()
-	if n := s.count(); n != 3 {
-		t.Errorf("requests = %d, want 3", n)
-	}
-	ghAssertNotBefore(t, s, ghEpoch.Add(30*time.Second))
-	if clk.Slept() != 30*time.Second {
-		t.Errorf("slept %s, want 30s (one shared wait)", clk.Slept())
+			wg.Wait()
+			if !started.Load() {
+				t.Fatal("the retry-after did not close the gate")
+			}
+			if n := s.count(); n != 3 {
+				t.Errorf("requests = %d, want 3", n)
+			}
+			ghAssertNotBefore(t, s, ghEpoch.Add(30*time.Second))
+			if clk.Slept() != 30*time.Second {
+				t.Errorf("slept %s, want 30s (one shared wait)", clk.Slept())
+			}
+		})
 	}
 }
 
@@ -609,62 +626,6 @@ func TestServerErrorRetryAfterClosesTheGate(t *testing.T) {
 				t.Errorf("notes = %q, want one starting %q", notes, want)
 			}
 		})
-	}
-}
-
-// A request started while another waits for a 5xx's retry-after waits
-// too: nothing reaches the server before the time it named, and the wait
-// is slept once.
-func TestServerErrorRetryAfterBlocksEveryRequest(t *testing.T) {
-	clk := clock.NewFake(ghEpoch)
-	s := newGHServer(t, clk)
-	deleteArrived := make(chan struct{})
-	s.handle("GET", "/users/acme", ghSequence(
-		ghStatus(503, "Service Unavailable", "Retry-After", "30"),
-		func(w http.ResponseWriter, r *http.Request) {
-			ghJSON(w, map[string]any{"login": "acme", "type": "Organization"})
-		}))
-	s.handle("DELETE", ghTestDeletePath, func(w http.ResponseWriter, r *http.Request) {
-		close(deleteArrived)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	atGate := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	var started atomic.Bool
-	var g *GitHub
-	g = ghClient(t, s, func(o *GitHubOptions) {
-		o.Notify = func(string) {
-			// The gate is closed and the GET has not slept yet: start a
-			// DELETE and let it reach the gate (or, were the gate left
-			// open, the server) before time moves on.
-			if !started.CompareAndSwap(false, true) {
-				return
-			}
-			wg.Go(func() {
-				if err := g.DeleteVersion(context.Background(), ghTestPkg, 1); err != nil {
-					t.Errorf("DeleteVersion: %v", err)
-				}
-			})
-			select {
-			case <-atGate:
-			case <-deleteArrived:
-			}
-		}
-	})
-	g.transport.gateHook = func() { atGate <- struct{}{} }
-	if _, err := g.LookupOwner(context.Background(), "acme"); err != nil {
-		t.Fatalf("LookupOwner: %v", err)
-	}
-	wg.Wait()
-	if !started.Load() {
-		t.Fatal("the 503's retry-after did not close the gate")
-	}
-	if n := s.count(); n != 3 {
-		t.Errorf("requests = %d, want 3", n)
-	}
-	ghAssertNotBefore(t, s, ghEpoch.Add(30*time.Second))
-	if clk.Slept() != 30*time.Second {
-		t.Errorf("slept %s, want 30s (one shared wait)", clk.Slept())
 	}
 }
 
