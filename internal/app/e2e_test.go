@@ -34,11 +34,7 @@ func TestActionEndToEnd(t *testing.T) {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdoutText, r.stderrText)
 	}
 	want := map[string]string{outDeleted: "3", outKept: "2", outProtected: "1", outFailed: "0", outDeferred: "0"}
-	for name, v := range want {
-		if r.outputs[name] != v {
-			t.Errorf("output %s = %q, want %q (outputs %v)", name, r.outputs[name], v, r.outputs)
-		}
-	}
+	r.checkOutputs(t, want)
 	if got := activeNames(gh, "acme", "npm", "widgets"); !slices.Equal(got, []string{"1.0.0", "1.4.0", "1.5.0"}) {
 		t.Errorf("active versions after the run: %v, want 1.0.0 (protected), 1.4.0 and 1.5.0 (keep-latest)", got)
 	}
@@ -258,11 +254,7 @@ func TestActionRestoreFromUndoesARun(t *testing.T) {
 	}
 	// A restore deletes and keeps nothing: its outputs say so.
 	want := map[string]string{outDeleted: "0", outKept: "0", outProtected: "0", outFailed: "0", outDeferred: "0"}
-	for name, v := range want {
-		if undo.outputs[name] != v {
-			t.Errorf("restore output %s = %q, want %q (outputs %v)", name, undo.outputs[name], v, undo.outputs)
-		}
-	}
+	undo.checkOutputs(t, want)
 }
 
 // A restore dry run sends no mutation and reports what it would restore,
@@ -290,11 +282,7 @@ func TestActionRestoreDryRunReportsWhatItWouldRestore(t *testing.T) {
 		t.Errorf("restore dry run sent %d mutations", n)
 	}
 	want := map[string]string{outDeleted: "0", outKept: "0", outProtected: "0", outFailed: "0", outDeferred: "0"}
-	for name, v := range want {
-		if undo.outputs[name] != v {
-			t.Errorf("restore dry run output %s = %q, want %q (outputs %v)", name, undo.outputs[name], v, undo.outputs)
-		}
-	}
+	undo.checkOutputs(t, want)
 	for _, s := range []string{
 		"## Package retention: restore (dry run)\n\nNothing was restored",
 		"| would restore | skipped | failed | deferred |\n|---:|---:|---:|---:|\n| 3 | 0 | 0 | 0 |",
@@ -383,11 +371,7 @@ func TestActionRateLimitedListingIsDeferredNotFailed(t *testing.T) {
 		t.Fatalf("package: complete=%v deferred=%v error=%q, want an incomplete deferred package", pp.Complete, pp.Deferred, pp.Error)
 	}
 	want := map[string]string{outDeleted: "0", outKept: "0", outProtected: "0", outFailed: "0", outDeferred: "0"}
-	for name, v := range want {
-		if r.outputs[name] != v {
-			t.Errorf("output %s = %q, want %q (outputs %v)", name, r.outputs[name], v, r.outputs)
-		}
-	}
+	r.checkOutputs(t, want)
 	for _, s := range []string{
 		"| 0 | 0 | 0 | 0 | 0 |\n\n1 package deferred to the next run: GitHub's rate limits stopped its listing",
 		"### npm acme/widgets (private)",

@@ -147,6 +147,16 @@ func (r *runner) run(t *testing.T) {
 	}
 }
 
+// checkOutputs compares the outputs the run set with want.
+func (r *runner) checkOutputs(t *testing.T, want map[string]string) {
+	t.Helper()
+	for name, v := range want {
+		if r.outputs[name] != v {
+			t.Errorf("output %s = %q, want %q (outputs %v)", name, r.outputs[name], v, r.outputs)
+		}
+	}
+}
+
 // parseOutputFile reads GITHUB_OUTPUT as the runner does: name=value lines
 // and name<<DELIMITER heredocs.
 func parseOutputFile(t *testing.T, s string) map[string]string {
