@@ -94,8 +94,9 @@ func (c *Config) defaults() {
 
 // Run lists, plans and executes (or dry-runs) the policy. The returned plan
 // carries every decision and, after a real run, every result. The error is
-// non-nil only when the run could not go on at all (context cancelled); the
-// plan is returned then too, with what was not done marked deferred.
+// non-nil only when the run could not go on at all (context cancelled). If
+// that happens while deleting, the plan is returned too, with what was not
+// done marked deferred; before the plan exists, the plan is nil.
 // Failures of single packages or versions are recorded in the plan.
 func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	cfg.defaults()
