@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -17,7 +18,7 @@ import (
 type executor struct {
 	cfg      Config
 	prog     *progress
-	pkgs     map[string]Package
+	pkgs     map[string]ghapi.Package
 	interval time.Duration
 	last     time.Time // start of the previous mutating request
 	sent     bool
@@ -27,7 +28,7 @@ type executor struct {
 	denied map[string]error
 }
 
-func newExecutor(cfg Config, prog *progress, pkgs map[string]Package) *executor {
+func newExecutor(cfg Config, prog *progress, pkgs map[string]ghapi.Package) *executor {
 	return &executor{
 		cfg:      cfg,
 		prog:     prog,
@@ -147,10 +148,10 @@ func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
 		ex.cfg.Log.EndGroup()
 	}
 	switch {
-	case errors.Is(stopErr, ErrBudgetExhausted):
+	case errors.Is(stopErr, ghapi.ErrBudgetExhausted):
 		ex.cfg.Log.Warningf("the primary rate limit is spent: the remaining deletions are deferred to the next run")
 		return nil
-	case errors.Is(stopErr, ErrSecondaryRateLimit):
+	case errors.Is(stopErr, ghapi.ErrSecondaryRateLimit):
 		ex.cfg.Log.Warningf("GitHub's secondary rate limit kept refusing deletions (%v): the remaining deletions are deferred to the next run", stopErr)
 		return nil
 	}
@@ -173,7 +174,7 @@ func markGroup(g group, result string) {
 // deleteGroup deletes a root, then each member whose parents are all gone.
 // It returns an error only when the run must stop (budget spent, context
 // done); everything else is recorded in the versions' results.
-func (ex *executor) deleteGroup(ctx context.Context, p Package, g group) error {
+func (ex *executor) deleteGroup(ctx context.Context, p ghapi.Package, g group) error {
 	vs := g.pkg.Versions
 	if err := ex.deleteOne(ctx, p, &vs[g.root]); err != nil {
 		return err
@@ -214,7 +215,7 @@ func parentsBlock(v *policy.VersionPlan, byName map[string]*policy.VersionPlan) 
 }
 
 // deleteOne sends one paced DELETE and records its result.
-func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionPlan) error {
+func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, v *policy.VersionPlan) error {
 	key := packageKey(p.Owner.Login, p.Type, p.Name)
 	if err := ex.denied[key]; err != nil {
 		v.Result = policy.ResultFailedPrefix + err.Error()
@@ -227,20 +228,20 @@ func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionP
 	ex.sentLate()
 	label := describe(v)
 	switch {
-	case errors.Is(err, ErrNoPermission):
+	case errors.Is(err, ghapi.ErrNoPermission):
 		ex.denied[key] = err
 		v.Result = policy.ResultFailedPrefix + err.Error()
 		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v (the package's other deletions are not sent)", label, p.Type, p.Owner.Login, p.Name, err)
 	case err == nil:
 		v.Result = policy.ResultDeleted
 		ex.cfg.Log.Infof("deleted %s (%s)", label, v.Reason)
-	case errors.Is(err, ErrAlreadyGone):
+	case errors.Is(err, ghapi.ErrAlreadyGone):
 		v.Result = policy.ResultAlreadyGone
 		ex.cfg.Log.Infof("already gone: %s", label)
-	case errors.Is(err, ErrDownloadRule):
+	case errors.Is(err, ghapi.ErrDownloadRule):
 		v.Result = policy.ResultProtected
 		ex.cfg.Log.Infof("protected by GitHub's 5,000-download rule: %s", label)
-	case errors.Is(err, ErrBudgetExhausted), errors.Is(err, ErrSecondaryRateLimit):
+	case errors.Is(err, ghapi.ErrBudgetExhausted), errors.Is(err, ghapi.ErrSecondaryRateLimit):
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()

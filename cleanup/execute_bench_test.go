@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/policy"
 )
@@ -14,8 +15,8 @@ import (
 // measures the executor's own work, not HTTP.
 type nullAPI struct{ API }
 
-func (nullAPI) DeleteVersion(context.Context, Package, int64) error { return nil }
-func (nullAPI) Budget() Budget                                      { return Budget{} }
+func (nullAPI) DeleteVersion(context.Context, ghapi.Package, int64) error { return nil }
+func (nullAPI) Budget() ghapi.Budget                                      { return ghapi.Budget{} }
 
 // BenchmarkExecute50kVersionsIn10kImages executes a plan deleting 10,000
 // images of 5 versions each (an index, 3 platform manifests, a
@@ -35,14 +36,14 @@ func BenchmarkExecute50kVersionsIn10kImages(b *testing.B) {
 		}
 		return &policy.Plan{Packages: []policy.PackagePlan{pp}}
 	}
-	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+	pkg := ghapi.Package{Owner: ghapi.Owner{Login: "acme", Kind: ghapi.Organization}, Type: policy.Container, Name: "app"}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		plan := build()
 		cfg := Config{API: nullAPI{}, Clock: clock.NewFake(base), DeletesPerMinute: 1000}
 		cfg.defaults()
-		ex := newExecutor(cfg, newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery), map[string]Package{packageKey("acme", policy.Container, "app"): pkg})
+		ex := newExecutor(cfg, newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery), map[string]ghapi.Package{packageKey("acme", policy.Container, "app"): pkg})
 		b.StartTimer()
 		if err := ex.execute(context.Background(), plan); err != nil {
 			b.Fatal(err)

@@ -1,7 +1,6 @@
 package cleanup
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -62,18 +61,4 @@ func (p *progress) maybeLine() {
 	eta := time.Duration(left) * p.interval
 	p.log.Infof("progress: %d versions listed, %d of %d deletions done, %d remaining, about %s left",
 		p.nListed, p.nDone, p.nPlanned, left, eta.Round(time.Second))
-}
-
-type pageHookKey struct{}
-
-// withPageHook returns a context whose version listings call fn with the
-// number of versions of each page as it arrives, so that a long listing
-// shows progress before it ends.
-func withPageHook(ctx context.Context, fn func(n int)) context.Context {
-	return context.WithValue(ctx, pageHookKey{}, fn)
-}
-
-func pageHook(ctx context.Context) func(n int) {
-	fn, _ := ctx.Value(pageHookKey{}).(func(n int))
-	return fn
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -20,7 +21,7 @@ func Restore(ctx context.Context, cfg Config, from *policy.Plan) (*policy.Plan, 
 	cfg.defaults()
 	prog := newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery)
 	out := &policy.Plan{Policy: from.Policy, StartedAt: cfg.Clock.Now(), DryRun: cfg.Policy != nil && cfg.Policy.DryRun}
-	owners := map[string]Owner{}
+	owners := map[string]ghapi.Owner{}
 	ex := newExecutor(cfg, prog, nil)
 
 	for _, src := range from.Packages {
@@ -49,7 +50,7 @@ func Restore(ctx context.Context, cfg Config, from *policy.Plan) (*policy.Plan, 
 		err := restorePackage(ctx, cfg, ex, owners, pp, stopped)
 		cfg.Log.EndGroup()
 		if err != nil {
-			if errors.Is(err, ErrBudgetExhausted) || errors.Is(err, ErrSecondaryRateLimit) {
+			if errors.Is(err, ghapi.ErrBudgetExhausted) || errors.Is(err, ghapi.ErrSecondaryRateLimit) {
 				cfg.Log.Warningf("rate limit: the remaining restores are deferred (%v)", err)
 				stopped = true
 				continue
@@ -60,7 +61,7 @@ func Restore(ctx context.Context, cfg Config, from *policy.Plan) (*policy.Plan, 
 	return out, nil
 }
 
-func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[string]Owner, pp *policy.PackagePlan, stopped bool) error {
+func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[string]ghapi.Owner, pp *policy.PackagePlan, stopped bool) error {
 	setAll := func(result string) {
 		for j := range pp.Versions {
 			if pp.Versions[j].Result == "" {
@@ -74,7 +75,7 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 	}
 	owner, ok := owners[pp.Owner]
 	if !ok {
-		o, err := cfg.API.LookupOwner(WithResetWait(ctx, cfg.ListResetWait), pp.Owner)
+		o, err := cfg.API.LookupOwner(ghapi.WithResetWait(ctx, cfg.ListResetWait), pp.Owner)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -85,8 +86,8 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 		}
 		owners[pp.Owner], owner = o, o
 	}
-	p := Package{Owner: owner, Type: pp.Type, Name: pp.Name, Visibility: pp.Visibility}
-	active, err := cfg.API.ListVersions(WithResetWait(ctx, cfg.ListResetWait), p, "active")
+	p := ghapi.Package{Owner: owner, Type: pp.Type, Name: pp.Name, Visibility: pp.Visibility}
+	active, err := cfg.API.ListVersions(ghapi.WithResetWait(ctx, cfg.ListResetWait), p, "active")
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -120,7 +121,7 @@ func restorePackage(ctx context.Context, cfg Config, ex *executor, owners map[st
 		case err == nil:
 			v.Result = policy.ResultRestored
 			cfg.Log.Infof("restored %s", describe(v))
-		case errors.Is(err, ErrBudgetExhausted), errors.Is(err, ErrSecondaryRateLimit):
+		case errors.Is(err, ghapi.ErrBudgetExhausted), errors.Is(err, ghapi.ErrSecondaryRateLimit):
 			setAll(policy.ResultDeferred)
 			return err
 		case ctx.Err() != nil:

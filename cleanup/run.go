@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/policy"
 )
@@ -103,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	now := cfg.Clock.Now()
 	prog := newProgress(cfg.Clock, cfg.Log, cfg.ProgressEvery)
 
-	lctx := withPageHook(WithResetWait(ctx, cfg.ListResetWait), prog.listed)
+	lctx := ghapi.WithPageHook(ghapi.WithResetWait(ctx, cfg.ListResetWait), prog.listed)
 	inputs, pkgs, err := inventory(lctx, cfg, now)
 	if err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ type target struct {
 // inventory finds the owners and packages the policy covers and lists
 // every version of every package, building the planner's input. The map
 // it returns takes a package's key to the Package the API knows.
-func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.PackageInput, map[string]Package, error) {
+func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.PackageInput, map[string]ghapi.Package, error) {
 	// Logins are case-insensitive: "Acme" and "acme" are one owner,
 	// listed once.
 	var targets []target
@@ -155,7 +156,7 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 		}
 	}
 
-	owners := map[string]Owner{} // by lower-case login
+	owners := map[string]ghapi.Owner{} // by lower-case login
 	ownerErr := map[string]error{}
 	for _, t := range targets {
 		key := strings.ToLower(t.owner)
@@ -174,7 +175,7 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 	}
 
 	var inputs []policy.PackageInput
-	var selected []Package
+	var selected []ghapi.Package
 	for _, t := range targets {
 		if err := ownerErr[strings.ToLower(t.owner)]; err != nil {
 			inputs = append(inputs, failedInput(t.owner, t.typ, strings.Join(patternsFor(cfg.Policy, t), ","), err))
@@ -223,7 +224,7 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 	}
 	inputs = append(inputs, listed...)
 
-	pkgs := make(map[string]Package, len(selected))
+	pkgs := make(map[string]ghapi.Package, len(selected))
 	for _, p := range selected {
 		pkgs[packageKey(p.Owner.Login, p.Type, p.Name)] = p
 	}
@@ -232,7 +233,7 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 
 // listPackage lists one package and, for containers whose plan could
 // delete something, reads its structure from the registry.
-func listPackage(ctx context.Context, cfg Config, p Package, now time.Time) policy.PackageInput {
+func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time) policy.PackageInput {
 	in := policy.PackageInput{
 		Owner:      p.Owner.Login,
 		Type:       p.Type,
@@ -373,7 +374,7 @@ func failedInput(owner string, typ policy.PackageType, name string, err error) p
 // secondary, rather than a failure: what it stopped is deferred to the next
 // run, never failed.
 func rateLimited(err error) bool {
-	return errors.Is(err, ErrBudgetExhausted) || errors.Is(err, ErrSecondaryRateLimit)
+	return errors.Is(err, ghapi.ErrBudgetExhausted) || errors.Is(err, ghapi.ErrSecondaryRateLimit)
 }
 
 func covered(p *policy.Policy, owner string, typ policy.PackageType, name string) bool {

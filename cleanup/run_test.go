@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/internal/fakegh"
 	"github.com/pkgretention/retention/policy"
@@ -26,7 +27,7 @@ type world struct {
 	clk *clock.Fake
 	gh  *fakegh.Server
 	srv *httptest.Server
-	api *cleanup.GitHub
+	api *ghapi.GitHub
 	log *recLog
 }
 
@@ -36,7 +37,7 @@ func newWorld(t *testing.T, opts ...fakegh.Option) *world {
 	gh := fakegh.New(append([]fakegh.Option{fakegh.WithClock(clk), fakegh.WithToken("s3cret")}, opts...)...)
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
-	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: srv.URL, Token: "s3cret", Clock: clk})
+	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{BaseURL: srv.URL, Token: "s3cret", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +753,7 @@ func TestProgressLinesWhileListing(t *testing.T) {
 	w := newWorld(t)
 	w.gh.AddOrg("acme")
 	w.npmPackage("acme", "app", 3000) // 30 pages, a second each
-	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: w.srv.URL, Token: "s3cret", Clock: w.clk,
+	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{BaseURL: w.srv.URL, Token: "s3cret", Clock: w.clk,
 		Transport: slowTransport{w.clk, http.DefaultTransport}, ListConcurrency: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -806,7 +807,7 @@ func TestRateLimitWhileListingDefersThePackage(t *testing.T) {
 	w.npmPackage("acme", "big", 1000)
 	// Pages one at a time, so that the server's log tells exactly whether
 	// a request went out after GitHub said to wait.
-	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: w.srv.URL, Token: "s3cret", Clock: w.clk, ListConcurrency: 1})
+	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{BaseURL: w.srv.URL, Token: "s3cret", Clock: w.clk, ListConcurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

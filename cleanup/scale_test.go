@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/internal/fakegh"
 	"github.com/pkgretention/retention/policy"
@@ -38,11 +39,11 @@ func scaleWorld(b *testing.B, packages, n int) (*fakegh.Server, *httptest.Server
 // the first are fetched concurrently.
 func BenchmarkListVersions100kFakeAPI(b *testing.B) {
 	gh, srv, clk := scaleWorld(b, 1, 100_000)
-	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: srv.URL, Clock: clk})
+	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{BaseURL: srv.URL, Clock: clk})
 	if err != nil {
 		b.Fatal(err)
 	}
-	pkg := cleanup.Package{Owner: cleanup.Owner{Login: "acme", Kind: cleanup.Organization}, Type: policy.Npm, Name: "pkg-00"}
+	pkg := ghapi.Package{Owner: ghapi.Owner{Login: "acme", Kind: ghapi.Organization}, Type: policy.Npm, Name: "pkg-00"}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -59,7 +60,7 @@ func BenchmarkListVersions100kFakeAPI(b *testing.B) {
 // the plan is the product) and reports the heap the finished plan holds.
 func benchmarkDryRun(b *testing.B, packages, n int) {
 	_, srv, clk := scaleWorld(b, packages, n)
-	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{BaseURL: srv.URL, Clock: clk})
+	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{BaseURL: srv.URL, Clock: clk})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkgretention/retention/cleanup"
 	"github.com/pkgretention/retention/containers"
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -19,7 +20,7 @@ import (
 // with every result; the error is set only when the run could not go on
 // (the plan, when not nil, says how far it got).
 func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*policy.Plan, error) {
-	api, err := cleanup.NewGitHub(cleanup.GitHubOptions{
+	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{
 		BaseURL:   s.apiURL,
 		Token:     s.token,
 		UserAgent: userAgent,

@@ -1,9 +1,11 @@
-// Package cleanup lists package versions from GitHub, asks the policy for a
-// plan, and executes or dry-runs it.
-package cleanup
+// Package ghapi is the client of GitHub's Packages REST API that a run
+// needs: it looks up owners, lists packages and versions, deletes and
+// restores versions, and makes every request survive GitHub's rate limits
+// and faults (Transport). It builds on go-github and knows nothing of
+// policies beyond the types of package and version.
+package ghapi
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -42,28 +44,6 @@ type Budget struct {
 	Limit     int
 	Remaining int
 	Reset     time.Time
-}
-
-// API is what cleanup needs from GitHub's Packages REST API. The go-github
-// adapter (NewGitHub) implements it over HTTP; retries of 5xx, network
-// errors, 429 and secondary limits happen inside it.
-type API interface {
-	// LookupOwner finds out whether login is an organisation or a user
-	// ("@me" is the authenticated user and needs no request).
-	LookupOwner(ctx context.Context, login string) (Owner, error)
-	// ListPackages lists every package of the owner and type (all pages).
-	ListPackages(ctx context.Context, owner Owner, typ policy.PackageType) ([]Package, error)
-	// ListVersions lists every version of the package in the given state
-	// ("active" or "deleted"), all pages. Any error means the listing is
-	// incomplete.
-	ListVersions(ctx context.Context, pkg Package, state string) ([]policy.Version, error)
-	// DeleteVersion deletes one version. It returns ErrAlreadyGone,
-	// ErrDownloadRule, ErrLastVersion, ErrBudgetExhausted or another error.
-	DeleteVersion(ctx context.Context, pkg Package, id int64) error
-	// RestoreVersion restores one deleted version.
-	RestoreVersion(ctx context.Context, pkg Package, id int64) error
-	// Budget returns the primary rate-limit budget last reported.
-	Budget() Budget
 }
 
 // Errors DeleteVersion and RestoreVersion classify GitHub's answers into.

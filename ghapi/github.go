@@ -1,4 +1,4 @@
-package cleanup
+package ghapi
 
 import (
 	"bytes"
@@ -24,8 +24,8 @@ import (
 	"github.com/pkgretention/retention/policy"
 )
 
-// More errors the GitHub adapter classifies answers into, next to the
-// sentinels of api.go.
+// More errors the client classifies answers into, next to the sentinels
+// of api.go.
 var (
 	// ErrNotFound: 404 on a read (owner, package, version).
 	ErrNotFound = errors.New("not found")
@@ -81,8 +81,6 @@ type GitHub struct {
 	sem       chan struct{} // list pages in flight
 	conc      int
 }
-
-var _ API = (*GitHub)(nil)
 
 // NewGitHub returns a GitHub API client. It sends no request.
 func NewGitHub(opts GitHubOptions) (*GitHub, error) {
@@ -595,4 +593,18 @@ func classify(err error, method string) error {
 		ae.Kind = ErrLastVersion
 	}
 	return ae
+}
+
+type pageHookKey struct{}
+
+// WithPageHook returns a context whose version listings call fn with the
+// number of versions of each page as it arrives, so that a long listing
+// shows progress before it ends.
+func WithPageHook(ctx context.Context, fn func(n int)) context.Context {
+	return context.WithValue(ctx, pageHookKey{}, fn)
+}
+
+func pageHook(ctx context.Context) func(n int) {
+	fn, _ := ctx.Value(pageHookKey{}).(func(n int))
+	return fn
 }
