@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/retry"
 )
 
 // DefaultRegistryURL is the registry of github.com.
@@ -94,15 +95,8 @@ type Reader struct {
 	mu       sync.Mutex
 	sessions map[string]*session // repository -> session
 
-	// gateMu guards notBefore, the time before which no request goes to
-	// the registry (a Retry-After).
-	gateMu    sync.Mutex
-	notBefore time.Time
-	// sleeper lets one request at a time sleep on the gate: the others
-	// queue behind it and look at the gate again when they get their
-	// turn, so that a shared wait is slept once (which also keeps a fake
-	// clock exact).
-	sleeper chan struct{}
+	// gate holds every request to the registry after a Retry-After.
+	gate *retry.Gate
 }
 
 // session is the authenticated access to one repository.
@@ -174,7 +168,7 @@ func NewReader(opts Options) (*Reader, error) {
 		auth:     auth,
 		base:     &baseTransport{inner: base, plainHTTP: u.Scheme == "http", host: u.Host},
 		sessions: map[string]*session{},
-		sleeper:  make(chan struct{}, 1),
+		gate:     retry.NewGate(opts.Clock),
 	}, nil
 }
 
@@ -320,7 +314,7 @@ type hint struct {
 func (c *call) retry(ctx context.Context, what string, f func(ctx context.Context) error) error {
 	o := &c.r.opts
 	for attempt := 1; ; attempt++ {
-		if err := c.r.waitTurn(ctx); err != nil {
+		if err := c.r.gate.Wait(ctx); err != nil {
 			return err
 		}
 		h := &hint{c: c}
@@ -359,50 +353,7 @@ func (c *call) retry(ctx context.Context, what string, f func(ctx context.Contex
 // block stops every request of the Reader for d from now (it never moves
 // the gate earlier).
 func (r *Reader) block(d time.Duration) {
-	until := r.opts.Clock.Now().Add(d)
-	r.gateMu.Lock()
-	if until.After(r.notBefore) {
-		r.notBefore = until
-	}
-	r.gateMu.Unlock()
-}
-
-// blockedFor is how long the gate stays closed from now.
-func (r *Reader) blockedFor() time.Duration {
-	r.gateMu.Lock()
-	until := r.notBefore
-	r.gateMu.Unlock()
-	return until.Sub(r.opts.Clock.Now())
-}
-
-// waitTurn waits until no Retry-After holds the Reader back.
-func (r *Reader) waitTurn(ctx context.Context) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if r.blockedFor() <= 0 {
-			return nil
-		}
-		if err := r.sleepGate(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// sleepGate sleeps until the gate opens, one request at a time.
-func (r *Reader) sleepGate(ctx context.Context) error {
-	select {
-	case r.sleeper <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-r.sleeper }()
-	d := r.blockedFor()
-	if d <= 0 {
-		return nil
-	}
-	return r.opts.Clock.Sleep(ctx, d)
+	r.gate.CloseUntil(r.opts.Clock.Now().Add(d))
 }
 
 func (r *Reader) logf(format string, args ...any) {
@@ -435,24 +386,9 @@ func (t *baseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), h.c.r.opts.Clock.Now()); ok {
+		if d, ok := retry.ParseAfter(resp.Header.Get("Retry-After"), h.c.r.opts.Clock.Now()); ok {
 			h.retryAfter = d
 		}
 	}
 	return resp, nil
-}
-
-// parseRetryAfter reads seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	var secs int64
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

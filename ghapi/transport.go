@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/retry"
 )
 
 // ErrSecondaryRateLimit means GitHub's secondary rate limit kept refusing
@@ -173,19 +174,15 @@ type Transport struct {
 	randMu sync.Mutex
 	rand   *rand.Rand // nil: global source
 
-	mu           sync.Mutex
-	blockedUntil time.Time
-	budget       Budget
+	// gate holds every request of the client once GitHub said to wait.
+	gate *retry.Gate
+
+	mu     sync.Mutex
+	budget Budget
 	// inFlight counts requests sent and not yet answered: each will spend
 	// one unit of the budget, so a request goes out only while the budget
 	// covers it and every other request in flight.
 	inFlight int
-
-	// sleeper lets one request at a time sleep on the gate: the others
-	// queue behind it and re-check the gate when they get their turn, so
-	// that a shared wait is slept once (which also keeps a fake clock
-	// exact).
-	sleeper chan struct{}
 
 	// gateHook, if set (tests), runs when a request finds the gate closed.
 	gateHook func()
@@ -209,11 +206,10 @@ func DefaultBaseTransport(maxConns int) *http.Transport {
 // NewTransport returns a Transport.
 func NewTransport(opts TransportOptions) *Transport {
 	t := &Transport{
-		base:    opts.Base,
-		clock:   opts.Clock,
-		retry:   opts.Retry.withDefaults(),
-		notify:  opts.Notify,
-		sleeper: make(chan struct{}, 1),
+		base:   opts.Base,
+		clock:  opts.Clock,
+		retry:  opts.Retry.withDefaults(),
+		notify: opts.Notify,
 	}
 	if t.base == nil {
 		t.base = DefaultBaseTransport(8)
@@ -221,6 +217,7 @@ func NewTransport(opts TransportOptions) *Transport {
 	if t.clock == nil {
 		t.clock = clock.Real{}
 	}
+	t.gate = retry.NewGate(t.clock)
 	if opts.Rand != nil {
 		t.rand = rand.New(opts.Rand)
 	}
@@ -241,11 +238,7 @@ func (t *Transport) Budget() Budget {
 
 // BlockedUntil returns the time before which the transport sends nothing
 // (zero or past when not blocked).
-func (t *Transport) BlockedUntil() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.blockedUntil
-}
+func (t *Transport) BlockedUntil() time.Time { return t.gate.Until() }
 
 // RoundTrip sends req, waiting and retrying as the type comment says.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -376,17 +369,14 @@ func (t *Transport) waitTurn(ctx context.Context, req *http.Request) error {
 			return err
 		}
 		now := t.clock.Now()
-		t.mu.Lock()
-		until := t.blockedUntil
-		t.mu.Unlock()
-		if now.Before(until) {
+		if until := t.gate.Until(); now.Before(until) {
 			if d := until.Sub(now); d > max(t.retry.MaxWait, t.resetWait(ctx)+time.Second) {
 				return fmt.Errorf("%w: GitHub asked to wait %s (until %s), longer than allowed", ErrSecondaryRateLimit, d.Round(time.Second), until.UTC().Format(time.RFC3339))
 			}
 			if t.gateHook != nil {
 				t.gateHook()
 			}
-			if err := t.sleepGate(ctx); err != nil {
+			if err := t.gate.Sleep(ctx); err != nil {
 				return err
 			}
 			continue
@@ -442,32 +432,10 @@ func (t *Transport) resetWait(ctx context.Context) time.Duration {
 	return t.retry.MaxResetWait
 }
 
-// sleepGate sleeps until the gate opens, one request at a time.
-func (t *Transport) sleepGate(ctx context.Context) error {
-	select {
-	case t.sleeper <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-t.sleeper }()
-	now := t.clock.Now()
-	until := t.BlockedUntil()
-	if !now.Before(until) {
-		return nil
-	}
-	return t.clock.Sleep(ctx, until.Sub(now))
-}
-
 // block closes the gate until the given time (it never moves it earlier)
 // and notifies once per extension.
 func (t *Transport) block(until time.Time, msg string) {
-	t.mu.Lock()
-	extended := until.After(t.blockedUntil)
-	if extended {
-		t.blockedUntil = until
-	}
-	t.mu.Unlock()
-	if extended && t.notify != nil {
+	if t.gate.CloseUntil(until) && t.notify != nil {
 		t.notify(msg)
 	}
 }
@@ -561,22 +529,9 @@ func (t *Transport) backoff(n int) time.Duration {
 	return time.Duration(f * float64(ceil))
 }
 
-// retryAfter parses retry-after as seconds or an HTTP date.
+// retryAfter reads the response's retry-after (see retry.ParseAfter).
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 {
-			s = 0
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if when, err := http.ParseTime(v); err == nil {
-		return max(when.Sub(now), 0), true
-	}
-	return 0, false
+	return retry.ParseAfter(h.Get("Retry-After"), now)
 }
 
 // hideEmptyBudgetReset removes x-ratelimit-reset from a response that
