@@ -5,21 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
-
-// actionOnlyInputs are inputs of the action that a policy file cannot set.
-var actionOnlyInputs = []string{
-	"dry-run", "max-deletions", "max-deletes-per-minute", "policy-file",
-	"registry-url", "restore-from", "token",
-}
-
-// listInputs are the rule inputs that take a list.
-func isListInput(name string) bool {
-	return name == "packages" || name == "delete-tags" || name == "keep-tags"
-}
 
 // parseFile parses a policy file: a mapping with one key, rules, a list of
 // mappings whose keys are rule input names. Errors name the rule by its
@@ -61,9 +51,9 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 				errs = append(errs, fmt.Errorf("policy-file: line %d: rules is given twice", k.Line))
 			}
 			rulesNode = deref(v)
-		case contains(actionOnlyInputs, key):
+		case isActionInput(key):
 			errs = append(errs, fmt.Errorf("policy-file: line %d: %s is an input of the action, not a key of the policy file", k.Line, key))
-		case contains(RuleInputs, key):
+		case slices.Contains(RuleInputs, key):
 			errs = append(errs, fmt.Errorf("policy-file: line %d: %s belongs in a rule, in the list under rules", k.Line, key))
 		default:
 			errs = append(errs, fmt.Errorf("policy-file: line %d: unknown key %q; the file has one key, rules", k.Line, key))
@@ -119,10 +109,10 @@ func ruleValues(n *yaml.Node, prefix string) (map[string]rawValue, []error) {
 		}
 		name := k.Value
 		switch {
-		case contains(actionOnlyInputs, name):
+		case isActionInput(name):
 			errs = append(errs, fmt.Errorf("%s.%s: %s is an input of the action, not a key of a rule", prefix, name, name))
 			continue
-		case !contains(RuleInputs, name):
+		case !slices.Contains(RuleInputs, name):
 			errs = append(errs, fmt.Errorf("%s.%s: unknown key; the keys of a rule are %s", prefix, name, strings.Join(RuleInputs, ", ")))
 			continue
 		}
@@ -168,11 +158,9 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+// isActionInput reports whether name is an input of the action that is
+// not a rule input: a policy file cannot set it.
+func isActionInput(name string) bool {
+	d, ok := LookupInput(name)
+	return ok && !d.Rule
 }

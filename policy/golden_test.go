@@ -286,7 +286,7 @@ func lineDiff(want, got string) string {
 func TestPureImports(t *testing.T) {
 	allowed := map[string]bool{
 		"bytes": true, "encoding/json": true, "errors": true, "fmt": true, "io": true, "math": true,
-		"regexp": true, "sort": true, "strconv": true, "strings": true, "time": true, "unicode/utf8": true,
+		"regexp": true, "slices": true, "sort": true, "strconv": true, "strings": true, "time": true, "unicode/utf8": true,
 		"github.com/Masterminds/semver/v3": true, "go.yaml.in/yaml/v3": true,
 	}
 	files, err := filepath.Glob("*.go")

@@ -286,6 +286,12 @@ func TestParsePolicyFileErrors(t *testing.T) {
 		{"not a mapping", "- packages: app\n", []string{"policy-file: the file must be a mapping with one key, rules"}},
 		{"action input at top", "dry-run: true\nrules:\n  - packages: app\n", []string{
 			"policy-file: line 1: dry-run is an input of the action, not a key of the policy file"}},
+		// Every input of the action gets the same answer, wherever it
+		// is handled (policy, cleanup or the action itself).
+		{"token at top", "token: x\nrules:\n  - packages: app\n", []string{
+			"policy-file: line 1: token is an input of the action, not a key of the policy file"}},
+		{"verify at top", "verify: false\nrules:\n  - packages: app\n", []string{
+			"policy-file: line 1: verify is an input of the action, not a key of the policy file"}},
 		{"rule input at top", "packages: app\n", []string{"policy-file: line 1: packages belongs in a rule, in the list under rules"}},
 		{"rule not a mapping", "rules:\n  - app\n", []string{
 			"rules[0]: line 2: a rule must be a mapping of rule inputs (packages, older-than, ...)"}},
@@ -293,6 +299,10 @@ func TestParsePolicyFileErrors(t *testing.T) {
 			"rules[0].keep-lastest: unknown key; the keys of a rule are packages, package-type, owner, tag-state, delete-tags, delete-semver, keep-latest, older-than, age-basis, keep-tags, keep-semver"}},
 		{"action input in rule", "rules:\n  - packages: app\n    max-deletions: 3\n", []string{
 			"rules[0].max-deletions: max-deletions is an input of the action, not a key of a rule"}},
+		{"verify in rule", "rules:\n  - packages: app\n    verify: false\n", []string{
+			"rules[0].verify: verify is an input of the action, not a key of a rule"}},
+		{"token in rule", "rules:\n  - packages: app\n    token: x\n", []string{
+			"rules[0].token: token is an input of the action, not a key of a rule"}},
 		{"duplicate key", "rules:\n  - packages: app\n    older-than: 7d\n    older-than: 1d\n", []string{
 			"rules[0].older-than: given twice"}},
 		{"list for a single value", "rules:\n  - packages: app\n    older-than: [7d]\n", []string{

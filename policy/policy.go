@@ -28,14 +28,6 @@ const (
 	Created AgeBasis = "created"
 )
 
-// RuleInputs are the names of the inputs of one rule, in the order of
-// policy.md. They are also the keys of a rule in a policy file and in the
-// JSON encoding of a Rule.
-var RuleInputs = []string{
-	"packages", "package-type", "owner", "tag-state", "delete-tags", "delete-semver",
-	"keep-latest", "older-than", "age-basis", "keep-tags", "keep-semver",
-}
-
 // Rule is one validated retention rule (the rule inputs of policy.md).
 // Its JSON encoding uses the input names.
 //

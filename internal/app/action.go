@@ -36,10 +36,10 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		return ExitInvalid
 	}
 	in := rawInputs{}
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		in[def.Name] = gha.GetInput(def.Name)
 	}
-	in[inToken] = token
+	in[policy.InToken] = token
 	s, err := loadSettings(in, getenv, true)
 	if err != nil {
 		for _, line := range splitErr(err) {

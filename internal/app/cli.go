@@ -25,7 +25,7 @@ type cliOptions struct {
 // policy.Parse's and loadSettings' job, so that the command line and the
 // action report the same messages.
 type inputFlag struct {
-	def  Input
+	def  policy.InputDef
 	in   rawInputs
 	seen bool
 }
@@ -34,7 +34,7 @@ func (f *inputFlag) String() string { return "" }
 
 func (f *inputFlag) Set(v string) error {
 	if f.seen {
-		if !isListInput(f.def.Name) {
+		if !f.def.List {
 			return fmt.Errorf("given twice")
 		}
 		// A list given several times: --packages a --packages b.
@@ -49,11 +49,6 @@ func (f *inputFlag) Set(v string) error {
 // IsBoolFlag lets --dry-run stand alone (and --dry-run=false be written).
 func (f *inputFlag) IsBoolFlag() bool { return f.def.Bool }
 
-// isListInput reports whether an input takes a list of patterns.
-func isListInput(name string) bool {
-	return name == inPackages || name == inDeleteTags || name == inKeepTags
-}
-
 // parseCLI parses the command line into the raw inputs and the command
 // line's own options. demo selects the demo's flags. flag.ErrHelp means
 // --help was asked for.
@@ -67,7 +62,7 @@ func parseCLI(args []string, demo bool) (rawInputs, cliOptions, error) {
 			break
 		}
 		name := strings.TrimLeft(a, "-")
-		if strings.HasPrefix(a, "-") && (name == inToken || strings.HasPrefix(name, inToken+"=")) {
+		if strings.HasPrefix(a, "-") && (name == policy.InToken || strings.HasPrefix(name, policy.InToken+"=")) {
 			return nil, opts, errors.New("token: not a flag; export GITHUB_TOKEN instead (a flag's value shows in the process list and the shell history)")
 		}
 	}
@@ -80,7 +75,7 @@ func parseCLI(args []string, demo bool) (rawInputs, cliOptions, error) {
 		fs.BoolVar(&opts.execute, "execute", false, "")
 	} else {
 		fs.StringVar(&opts.planFile, "plan-file", "", "")
-		for _, def := range Inputs {
+		for _, def := range policy.InputDefs {
 			if def.Env != "" {
 				continue
 			}
@@ -126,7 +121,7 @@ func flagError(err error) error {
 // script can set the inputs as an action step would; a flag wins. The
 // token is read from GITHUB_TOKEN only.
 func inputsFromEnv(in rawInputs, getenv func(string) string) {
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		if def.Env != "" {
 			continue
 		}
@@ -154,7 +149,7 @@ func runCLI(ctx context.Context, args []string, getenv func(string) string, stdo
 	inputsFromEnv(in, getenv)
 	token := strings.TrimSpace(getenv("GITHUB_TOKEN"))
 	stdout, stderr = redact(stdout, token), redact(stderr, token)
-	in[inToken] = token
+	in[policy.InToken] = token
 	s, err := loadSettings(in, getenv, true)
 	if err != nil {
 		errorLines(stderr, "retention: ", err)

@@ -7,12 +7,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/policy"
 )
 
 // repoFile reads a file at the repository root.
@@ -80,13 +84,13 @@ func TestActionYMLMatchesInputs(t *testing.T) {
 
 	names, inputs := ordered[actionInput](t, a.Inputs)
 	var want []string
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		want = append(want, def.Name)
 	}
 	if !slices.Equal(names, want) {
 		t.Fatalf("action.yml inputs:\n%v\nthe inputs table:\n%v", names, want)
 	}
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		got := inputs[def.Name]
 		if got.Description != def.Description {
 			t.Errorf("input %s: description\n%q in action.yml,\n%q in the table", def.Name, got.Description, def.Description)
@@ -131,7 +135,7 @@ func TestHelpListsEveryInput(t *testing.T) {
 	for _, m := range flagRE.FindAllStringSubmatch(help, -1) {
 		listed[m[1]] = true
 	}
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		want := "--" + def.Name
 		if def.Env != "" {
 			want = def.Env
@@ -147,7 +151,7 @@ func TestHelpListsEveryInput(t *testing.T) {
 		if !strings.HasPrefix(name, "--") {
 			continue
 		}
-		if _, ok := lookupInput(strings.TrimPrefix(name, "--")); !ok && !slices.Contains([]string{"--json", "--plan-file", "--help"}, name) {
+		if _, ok := policy.LookupInput(strings.TrimPrefix(name, "--")); !ok && !slices.Contains([]string{"--json", "--plan-file", "--help"}, name) {
 			t.Errorf("--help lists %s, which is neither an input nor a command-line option", name)
 		}
 	}
@@ -208,5 +212,18 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !entry {
 		t.Errorf("final stage has no ENTRYPOINT [\"/retention\"]: %q", final)
+	}
+}
+
+// The inputs table states the defaults that other packages apply: they
+// must say the same.
+func TestInputDefaultsMatchTheCode(t *testing.T) {
+	def, _ := policy.LookupInput(policy.InMaxDeletesPerMinute)
+	if want := strconv.Itoa(cleanup.DefaultDeletesPerMinute); def.Default != want {
+		t.Errorf("max-deletes-per-minute: default %q in the table, cleanup paces at %s", def.Default, want)
+	}
+	def, _ = policy.LookupInput(policy.InRegistryURL)
+	if !strings.Contains(def.Description, "Default: "+containers.DefaultRegistryURL+",") {
+		t.Errorf("registry-url: description %q does not name the reader's default, %s", def.Description, containers.DefaultRegistryURL)
 	}
 }

@@ -230,7 +230,7 @@ func (d *demoEnv) seed() error {
 // settings are the demo's run settings: its policy file, its servers.
 func (d *demoEnv) settings(execute bool) (*settings, error) {
 	p, err := policy.Parse(policy.Inputs{
-		Values:       map[string]string{inDryRun: strconv.FormatBool(!execute), inPolicyFile: "the demo's policy file"},
+		Values:       map[string]string{policy.InDryRun: strconv.FormatBool(!execute), policy.InPolicyFile: "the demo's policy file"},
 		PolicyFile:   []byte(demoPolicy),
 		DefaultOwner: demoOwner,
 	})

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pkgretention/retention/ghapi"
+	"github.com/pkgretention/retention/policy"
 )
 
 // helpIntro opens --help.
@@ -26,9 +29,9 @@ Usage:
 func writeHelp(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(helpIntro)
-	section := func(title string, pick func(Input) bool) {
+	section := func(title string, pick func(policy.InputDef) bool) {
 		fmt.Fprintf(&b, "\n%s:\n", title)
-		for _, def := range Inputs {
+		for _, def := range policy.InputDefs {
 			if def.Env != "" || !pick(def) {
 				continue
 			}
@@ -41,19 +44,19 @@ func writeHelp(w io.Writer) {
 			helpEntry(&b, flagLine, def.Description, def.Default)
 		}
 	}
-	section("Rule flags (one rule; --policy-file for several)", func(d Input) bool { return d.Rule })
-	section("Run flags", func(d Input) bool { return !d.Rule })
+	section("Rule flags (one rule; --policy-file for several)", func(d policy.InputDef) bool { return d.Rule })
+	section("Run flags", func(d policy.InputDef) bool { return !d.Rule })
 	b.WriteString("\nOutput flags:\n")
 	helpEntry(&b, "--json", "Print the plan as JSON (the plan file's format) instead of a table.", "")
 	helpEntry(&b, "--plan-file PATH", "Write the plan file to PATH. Default: package-retention-plan-<start>.json in the temporary directory.", "")
 	helpEntry(&b, "--help", "Print this help.", "")
 	b.WriteString("\nEnvironment:\n")
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		if def.Env != "" {
 			helpEntry(&b, def.Env, "The "+def.Name+" input. "+def.Description, "")
 		}
 	}
-	helpEntry(&b, "GITHUB_API_URL", "API base URL, used as it is. Default: "+defaultAPIURL+" (GitHub Enterprise Server: https://HOST/api/v3).", "")
+	helpEntry(&b, "GITHUB_API_URL", "API base URL, used as it is. Default: "+ghapi.DefaultBaseURL+" (GitHub Enterprise Server: https://HOST/api/v3).", "")
 	helpEntry(&b, "GITHUB_REPOSITORY_OWNER", "Owner used when --owner is not given.", "")
 	b.WriteString("\nExit status: 0 every planned deletion ended deleted or protected, 1 something\nfailed, 2 invalid input (nothing sent).\n")
 	io.WriteString(w, b.String())

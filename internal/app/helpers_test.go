@@ -88,9 +88,9 @@ func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
 		"GITHUB_WORKSPACE":        r.workspace,
 		"HOME":                    "/github/home",
 	}
-	for _, def := range Inputs {
+	for _, def := range policy.InputDefs {
 		v := def.Default
-		if def.Name == inToken {
+		if def.Name == policy.InToken {
 			v = testToken // ${{ github.token }}
 		}
 		r.env["INPUT_"+strings.ToUpper(def.Name)] = v

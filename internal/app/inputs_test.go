@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/internal/fakegh"
+	"github.com/pkgretention/retention/policy"
 )
 
 // badInputs gives every input a bad value (files are made in dir).
@@ -24,35 +25,35 @@ func badInputs(t *testing.T, dir string) []struct{ name, input, value string } {
 		t.Fatal(err)
 	}
 	return []struct{ name, input, value string }{
-		{"packages bad glob", inPackages, "app-["},
-		{"owner not a login", inOwner, "acme corp"},
-		{"package-type unknown", inPackageType, "gem"},
-		{"tag-state unknown", inTagState, "both"},
-		{"delete-tags bad regex", inDeleteTags, "/(/"},
-		{"delete-semver not a range", inDeleteSemver, "two point oh"},
-		{"keep-latest negative", inKeepLatest, "-1"},
-		{"keep-latest not a number", inKeepLatest, "ten"},
-		{"older-than bad unit", inOlderThan, "3x"},
-		{"age-basis unknown", inAgeBasis, "modified"},
-		{"keep-tags bad regex", inKeepTags, "/[/"},
-		{"keep-semver not a range", inKeepSemver, ">>1"},
-		{"max-deletions not a number", inMaxDeletions, "many"},
-		{"max-deletes-per-minute zero", inMaxDeletesPerMinute, "0"},
-		{"max-deletes-per-minute too high", inMaxDeletesPerMinute, "5000"},
-		{"max-deletes-per-minute not a number", inMaxDeletesPerMinute, "fast"},
-		{"dry-run not a boolean", inDryRun, "yes"},
-		{"verify not a boolean", inVerify, "maybe"},
-		{"policy-file missing", inPolicyFile, filepath.Join(dir, "missing.yml")},
-		{"policy-file with an unknown key", inPolicyFile, badPolicy},
-		{"registry-url not a URL", inRegistryURL, "ghcr.io"},
-		{"registry-url not http", inRegistryURL, "ftp://ghcr.io"},
-		{"restore-from missing", inRestoreFrom, filepath.Join(dir, "missing.json")},
-		{"restore-from not a plan", inRestoreFrom, notPlan},
+		{"packages bad glob", policy.InPackages, "app-["},
+		{"owner not a login", policy.InOwner, "acme corp"},
+		{"package-type unknown", policy.InPackageType, "gem"},
+		{"tag-state unknown", policy.InTagState, "both"},
+		{"delete-tags bad regex", policy.InDeleteTags, "/(/"},
+		{"delete-semver not a range", policy.InDeleteSemver, "two point oh"},
+		{"keep-latest negative", policy.InKeepLatest, "-1"},
+		{"keep-latest not a number", policy.InKeepLatest, "ten"},
+		{"older-than bad unit", policy.InOlderThan, "3x"},
+		{"age-basis unknown", policy.InAgeBasis, "modified"},
+		{"keep-tags bad regex", policy.InKeepTags, "/[/"},
+		{"keep-semver not a range", policy.InKeepSemver, ">>1"},
+		{"max-deletions not a number", policy.InMaxDeletions, "many"},
+		{"max-deletes-per-minute zero", policy.InMaxDeletesPerMinute, "0"},
+		{"max-deletes-per-minute too high", policy.InMaxDeletesPerMinute, "5000"},
+		{"max-deletes-per-minute not a number", policy.InMaxDeletesPerMinute, "fast"},
+		{"dry-run not a boolean", policy.InDryRun, "yes"},
+		{"verify not a boolean", policy.InVerify, "maybe"},
+		{"policy-file missing", policy.InPolicyFile, filepath.Join(dir, "missing.yml")},
+		{"policy-file with an unknown key", policy.InPolicyFile, badPolicy},
+		{"registry-url not a URL", policy.InRegistryURL, "ghcr.io"},
+		{"registry-url not http", policy.InRegistryURL, "ftp://ghcr.io"},
+		{"restore-from missing", policy.InRestoreFrom, filepath.Join(dir, "missing.json")},
+		{"restore-from not a plan", policy.InRestoreFrom, notPlan},
 	}
 }
 
 // goodRule is a valid rule; a bad value of one input replaces its part.
-var goodRule = map[string]string{inPackages: "widgets", inPackageType: "npm", inOlderThan: "30d"}
+var goodRule = map[string]string{policy.InPackages: "widgets", policy.InPackageType: "npm", policy.InOlderThan: "30d"}
 
 func TestActionBadInputs(t *testing.T) {
 	gh := fakegh.New(fakegh.WithToken(testToken))
@@ -61,12 +62,12 @@ func TestActionBadInputs(t *testing.T) {
 	dir := t.TempDir()
 
 	cases := badInputs(t, dir)
-	cases = append(cases, struct{ name, input, value string }{"token empty", inToken, ""})
+	cases = append(cases, struct{ name, input, value string }{"token empty", policy.InToken, ""})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			inputs := map[string]string{}
 			switch tc.input {
-			case inPolicyFile, inRestoreFrom:
+			case policy.InPolicyFile, policy.InRestoreFrom:
 				// Alone: beside rule inputs they are refused for that reason.
 			default:
 				for k, v := range goodRule {
@@ -75,7 +76,7 @@ func TestActionBadInputs(t *testing.T) {
 			}
 			inputs[tc.input] = tc.value
 			r := newRunner(t, srv.URL, inputs)
-			if tc.input == inToken {
+			if tc.input == policy.InToken {
 				r.env["INPUT_TOKEN"] = ""
 			}
 			before := srv.n.Load()
@@ -89,7 +90,7 @@ func TestActionBadInputs(t *testing.T) {
 			if !strings.Contains(out, "::error::"+tc.input) {
 				t.Errorf("no ::error:: annotation naming %s:\n%s", tc.input, out)
 			}
-			if tc.value != "" && tc.input != inPolicyFile && tc.input != inRestoreFrom && !strings.Contains(out, tc.value) {
+			if tc.value != "" && tc.input != policy.InPolicyFile && tc.input != policy.InRestoreFrom && !strings.Contains(out, tc.value) {
 				t.Errorf("the message does not quote the bad value %q:\n%s", tc.value, out)
 			}
 			if n := srv.n.Load() - before; n != 0 {
@@ -104,10 +105,10 @@ func TestActionBadInputs(t *testing.T) {
 
 func TestActionReportsEveryBadInputAtOnce(t *testing.T) {
 	srv := newCountingServer(t, fakegh.New())
-	inputs := map[string]string{inPackages: "widgets"}
+	inputs := map[string]string{policy.InPackages: "widgets"}
 	bad := map[string]string{
-		inPackageType: "gem", inTagState: "both", inKeepLatest: "-1", inOlderThan: "3x",
-		inDryRun: "yes", inMaxDeletesPerMinute: "0", inRegistryURL: "ghcr.io", inVerify: "maybe",
+		policy.InPackageType: "gem", policy.InTagState: "both", policy.InKeepLatest: "-1", policy.InOlderThan: "3x",
+		policy.InDryRun: "yes", policy.InMaxDeletesPerMinute: "0", policy.InRegistryURL: "ghcr.io", policy.InVerify: "maybe",
 	}
 	for k, v := range bad {
 		inputs[k] = v
@@ -133,7 +134,7 @@ func TestActionRestoreFromExclusive(t *testing.T) {
 	if err := os.WriteFile(plan, []byte(`{"packages":[],"policy":null,"started_at":"2026-11-20T03:17:00Z","dry_run":false}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := newRunner(t, srv.URL, map[string]string{inRestoreFrom: plan, inPackages: "app", inKeepLatest: "3"})
+	r := newRunner(t, srv.URL, map[string]string{policy.InRestoreFrom: plan, policy.InPackages: "app", policy.InKeepLatest: "3"})
 	r.code = Main(context.Background(), nil, func(k string) string { return r.env[k] }, &r.stdout, &r.stderr)
 	if r.code != ExitInvalid || !strings.Contains(r.stdout.String(), "::error::restore-from: cannot be combined with packages, keep-latest") {
 		t.Errorf("exit %d:\n%s", r.code, r.stdout.String())
@@ -160,8 +161,8 @@ func TestCLIBadInputs(t *testing.T) {
 	for _, tc := range badInputs(t, dir) {
 		t.Run(tc.name, func(t *testing.T) {
 			var args []string
-			if tc.input != inPolicyFile && tc.input != inRestoreFrom {
-				for _, k := range []string{inPackages, inPackageType, inOlderThan} {
+			if tc.input != policy.InPolicyFile && tc.input != policy.InRestoreFrom {
+				for _, k := range []string{policy.InPackages, policy.InPackageType, policy.InOlderThan} {
 					if k != tc.input {
 						args = append(args, "--"+k, goodRule[k])
 					}
@@ -223,7 +224,7 @@ func TestRegistryURLDefault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"GITHUB_API_URL": tc.api}
-			s, err := loadSettings(rawInputs{inPackages: "app", inOwner: "acme", inToken: "t", inRegistryURL: tc.registry}, func(k string) string { return env[k] }, true)
+			s, err := loadSettings(rawInputs{policy.InPackages: "app", policy.InOwner: "acme", policy.InToken: "t", policy.InRegistryURL: tc.registry}, func(k string) string { return env[k] }, true)
 			if err != nil {
 				t.Fatal(err)
 			}

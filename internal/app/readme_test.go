@@ -70,10 +70,10 @@ func tableRows(t *testing.T, readme, header string) [][]string {
 func TestReadmeTablesMatchInputs(t *testing.T) {
 	readme := string(repoFile(t, "README.md"))
 	rows := tableRows(t, readme, "| input | default | meaning |")
-	if len(rows) != len(Inputs) {
-		t.Fatalf("README lists %d inputs, the table has %d", len(rows), len(Inputs))
+	if len(rows) != len(policy.InputDefs) {
+		t.Fatalf("README lists %d inputs, the table has %d", len(rows), len(policy.InputDefs))
 	}
-	for i, def := range Inputs {
+	for i, def := range policy.InputDefs {
 		wantDefault := ""
 		if def.Default != "" {
 			wantDefault = "`" + def.Default + "`"
@@ -133,7 +133,7 @@ func TestReadmeRecipesAreValid(t *testing.T) {
 		case regexp.MustCompile(`(?m)^rules:`).MatchString(text):
 			files++
 			if _, err := policy.Parse(policy.Inputs{
-				Values:       map[string]string{inPolicyFile: "README"},
+				Values:       map[string]string{policy.InPolicyFile: "README"},
 				PolicyFile:   []byte(text),
 				DefaultOwner: "acme",
 			}); err != nil {
@@ -149,7 +149,7 @@ func TestReadmeRecipesAreValid(t *testing.T) {
 			}
 			values := map[string]string{}
 			for k, v := range step.With {
-				def, ok := lookupInput(k)
+				def, ok := policy.LookupInput(k)
 				if !ok {
 					t.Errorf("README with: block names %q, which is not an input", k)
 					continue
@@ -188,7 +188,7 @@ func readmeRecipe(t *testing.T, marker string) *policy.Policy {
 		}
 		in := policy.Inputs{Values: map[string]string{}, DefaultOwner: "acme"}
 		if strings.Contains(b[1], "rules:") {
-			in.Values[inPolicyFile] = "README"
+			in.Values[policy.InPolicyFile] = "README"
 			in.PolicyFile = []byte(b[1])
 		} else {
 			var step struct {

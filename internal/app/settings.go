@@ -12,11 +12,9 @@ import (
 
 	"github.com/pkgretention/retention/cleanup"
 	"github.com/pkgretention/retention/containers"
+	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/policy"
 )
-
-// defaultAPIURL is the API base URL when GITHUB_API_URL is not set.
-const defaultAPIURL = "https://api.github.com"
 
 // settings is everything a run needs, validated.
 type settings struct {
@@ -40,33 +38,33 @@ type rawInputs map[string]string
 // needToken is false for the demo, which brings its own server.
 func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*settings, error) {
 	var errs []error
-	s := &settings{token: in[inToken], verify: true, deletesPerMinute: cleanup.DefaultDeletesPerMinute}
+	s := &settings{token: in[policy.InToken], verify: true, deletesPerMinute: cleanup.DefaultDeletesPerMinute}
 
 	s.apiURL = getenv("GITHUB_API_URL")
 	if s.apiURL == "" {
-		s.apiURL = defaultAPIURL
+		s.apiURL = ghapi.DefaultBaseURL
 	}
 	apiURL, err := parseHTTPURL(s.apiURL)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("GITHUB_API_URL: %w", err))
 	}
 
-	if in[inRestoreFrom] != "" {
+	if in[policy.InRestoreFrom] != "" {
 		// A restore run restores what the plan's run deleted: no rules.
 		var given []string
-		for _, def := range Inputs {
-			if def.Policy && def.Name != inDryRun && in[def.Name] != "" {
+		for _, def := range policy.InputDefs {
+			if def.Policy && def.Name != policy.InDryRun && in[def.Name] != "" {
 				given = append(given, def.Name)
 			}
 		}
 		if len(given) > 0 {
-			errs = append(errs, fmt.Errorf("%s: cannot be combined with %s: a restore run restores every version the plan's run deleted; leave them empty", inRestoreFrom, strings.Join(given, ", ")))
+			errs = append(errs, fmt.Errorf("%s: cannot be combined with %s: a restore run restores every version the plan's run deleted; leave them empty", policy.InRestoreFrom, strings.Join(given, ", ")))
 		}
 		s.policy = &policy.Policy{}
-		if v := in[inDryRun]; v != "" {
+		if v := in[policy.InDryRun]; v != "" {
 			b, err := parseBool(v)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", inDryRun, err))
+				errs = append(errs, fmt.Errorf("%s: %w", policy.InDryRun, err))
 			}
 			s.policy.DryRun = b
 		}
@@ -78,24 +76,24 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 		s.policy = p
 	}
 
-	if v := in[inMaxDeletesPerMinute]; v != "" {
+	if v := in[policy.InMaxDeletesPerMinute]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number from 1 to 1000; leave it empty for the default (%d)", inMaxDeletesPerMinute, v, cleanup.DefaultDeletesPerMinute))
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number from 1 to 1000; leave it empty for the default (%d)", policy.InMaxDeletesPerMinute, v, cleanup.DefaultDeletesPerMinute))
 		} else {
 			s.deletesPerMinute = n
 		}
 	}
 
-	if v := in[inVerify]; v != "" {
+	if v := in[policy.InVerify]; v != "" {
 		b, err := parseBool(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", inVerify, err))
+			errs = append(errs, fmt.Errorf("%s: %w", policy.InVerify, err))
 		}
 		s.verify = b
 	}
 
-	if v := in[inRegistryURL]; v != "" {
+	if v := in[policy.InRegistryURL]; v != "" {
 		// The reader checks the URL as it will use it; it sends nothing.
 		if _, err := containers.NewReader(containers.Options{RegistryURL: v}); err != nil {
 			errs = append(errs, err) // "registry-url ...: ..."
@@ -106,10 +104,10 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 		s.registryURL = defaultRegistryURL(apiURL)
 	}
 
-	if path := in[inRestoreFrom]; path != "" {
+	if path := in[policy.InRestoreFrom]; path != "" {
 		plan, err := readPlanFile(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", inRestoreFrom, err))
+			errs = append(errs, fmt.Errorf("%s: %w", policy.InRestoreFrom, err))
 		}
 		s.restoreFrom = plan
 	}
@@ -128,25 +126,25 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 // plus max-deletions and dry-run, through policy.Parse.
 func parsePolicy(in rawInputs, getenv func(string) string) (*policy.Policy, error) {
 	pin := policy.Inputs{Values: map[string]string{}, DefaultOwner: getenv("GITHUB_REPOSITORY_OWNER")}
-	for _, def := range Inputs {
-		if def.Policy && def.Name != inPolicyFile && in[def.Name] != "" {
+	for _, def := range policy.InputDefs {
+		if def.Policy && def.Name != policy.InPolicyFile && in[def.Name] != "" {
 			pin.Values[def.Name] = in[def.Name]
 		}
 	}
-	if path := in[inPolicyFile]; path != "" {
+	if path := in[policy.InPolicyFile]; path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			// Without the file the rule inputs cannot be checked against
 			// it: report the file alone.
-			return nil, fmt.Errorf("%s: cannot read %q: %w; give the path of a YAML file in the repository (relative to the workspace)", inPolicyFile, path, unwrapPathError(err))
+			return nil, fmt.Errorf("%s: cannot read %q: %w; give the path of a YAML file in the repository (relative to the workspace)", policy.InPolicyFile, path, unwrapPathError(err))
 		}
-		pin.Values[inPolicyFile] = path
+		pin.Values[policy.InPolicyFile] = path
 		pin.PolicyFile = b
 	}
 	p, err := policy.Parse(pin)
 	if err != nil {
-		if path := in[inPolicyFile]; path != "" {
-			err = nameFile(err, inPolicyFile+" "+path)
+		if path := in[policy.InPolicyFile]; path != "" {
+			err = nameFile(err, policy.InPolicyFile+" "+path)
 		}
 		return nil, err
 	}
@@ -162,7 +160,7 @@ func nameFile(err error, file string) error {
 	var errs []error
 	for _, line := range splitErr(err) {
 		name, _, _ := strings.Cut(line, ":")
-		if _, ok := lookupInput(name); !ok {
+		if _, ok := policy.LookupInput(name); !ok {
 			line = file + ": " + line
 		}
 		errs = append(errs, errors.New(line))
@@ -185,7 +183,7 @@ func parseHTTPURL(v string) (*url.URL, error) {
 func defaultRegistryURL(api *url.URL) string {
 	host := api.Hostname()
 	if host == "api.github.com" || host == "github.com" {
-		return "https://ghcr.io"
+		return containers.DefaultRegistryURL
 	}
 	return "https://containers." + host
 }
