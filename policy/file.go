@@ -14,29 +14,32 @@ import (
 // parseFile parses a policy file: a mapping with one key, rules, a list of
 // mappings whose keys are rule input names. Errors name the rule by its
 // index from 0: "rules[1].keep-latest: ...".
-func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
+func parseFile(data []byte, file, defaultOwner string) ([]Rule, []error) {
+	fail := func(line int, format string, args ...any) error {
+		return &InputError{Rule: -1, Input: InPolicyFile, Line: line, Msg: fmt.Sprintf(format, args...)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	err := dec.Decode(&doc)
 	if errors.Is(err, io.EOF) {
-		return nil, []error{errors.New("policy-file: the file is empty; write rules: with at least one rule")}
+		return nil, []error{fail(0, "the file is empty; write rules: with at least one rule")}
 	}
 	if err != nil {
-		return nil, []error{fmt.Errorf("policy-file: %v", err)}
+		return nil, []error{fail(0, "%v", err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, []error{errors.New("policy-file: the file holds more than one YAML document; write all rules under one rules: key")}
+		return nil, []error{fail(0, "the file holds more than one YAML document; write all rules under one rules: key")}
 	}
 	root := deref(&doc)
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = deref(root.Content[0])
 	}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		return nil, []error{errors.New("policy-file: the file is empty; write rules: with at least one rule")}
+		return nil, []error{fail(0, "the file is empty; write rules: with at least one rule")}
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, []error{errors.New("policy-file: the file must be a mapping with one key, rules")}
+		return nil, []error{fail(0, "the file must be a mapping with one key, rules")}
 	}
 	var errs []error
 	var rulesNode *yaml.Node
@@ -45,39 +48,39 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 		key := k.Value
 		switch {
 		case k.Kind != yaml.ScalarNode:
-			errs = append(errs, fmt.Errorf("policy-file: line %d: keys must be names", k.Line))
+			errs = append(errs, fail(k.Line, "keys must be names"))
 		case key == "rules":
 			if rulesNode != nil {
-				errs = append(errs, fmt.Errorf("policy-file: line %d: rules is given twice", k.Line))
+				errs = append(errs, fail(k.Line, "rules is given twice"))
 			}
 			rulesNode = deref(v)
 		case isActionInput(key):
-			errs = append(errs, fmt.Errorf("policy-file: line %d: %s is an input of the action, not a key of the policy file", k.Line, key))
+			errs = append(errs, fail(k.Line, "%s is an input of the action, not a key of the policy file", key))
 		case slices.Contains(RuleInputs, key):
-			errs = append(errs, fmt.Errorf("policy-file: line %d: %s belongs in a rule, in the list under rules", k.Line, key))
+			errs = append(errs, fail(k.Line, "%s belongs in a rule, in the list under rules", key))
 		default:
-			errs = append(errs, fmt.Errorf("policy-file: line %d: unknown key %q; the file has one key, rules", k.Line, key))
+			errs = append(errs, fail(k.Line, "unknown key %q; the file has one key, rules", key))
 		}
 	}
 	if rulesNode == nil {
 		if len(errs) == 0 {
-			errs = append(errs, errors.New("policy-file: no rules; write rules: with at least one rule"))
+			errs = append(errs, fail(0, "no rules; write rules: with at least one rule"))
 		}
 		return nil, errs
 	}
 	if rulesNode.Kind == yaml.ScalarNode && rulesNode.Tag == "!!null" {
-		return nil, append(errs, errors.New("policy-file: rules is empty; give at least one rule"))
+		return nil, append(errs, fail(0, "rules is empty; give at least one rule"))
 	}
 	if rulesNode.Kind != yaml.SequenceNode {
-		return nil, append(errs, fmt.Errorf("policy-file: line %d: rules must be a list of rules", rulesNode.Line))
+		return nil, append(errs, fail(rulesNode.Line, "rules must be a list of rules"))
 	}
 	if len(rulesNode.Content) == 0 {
-		return nil, append(errs, errors.New("policy-file: rules is empty; give at least one rule"))
+		return nil, append(errs, fail(0, "rules is empty; give at least one rule"))
 	}
 	rules := make([]Rule, 0, len(rulesNode.Content))
 	for i, n := range rulesNode.Content {
-		prefix := fmt.Sprintf("rules[%d]", i)
-		values, verrs := ruleValues(deref(n), prefix)
+		at := ruleAt{file: file, rule: i}
+		values, verrs := ruleValues(deref(n), at)
 		errs = append(errs, verrs...)
 		if values == nil {
 			rules = append(rules, Rule{})
@@ -87,7 +90,7 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 			v, ok := values[name]
 			return v, ok
 		}
-		r, rerrs := parseRule(get, prefix+".", defaultOwner)
+		r, rerrs := parseRule(get, at, defaultOwner)
 		errs = append(errs, rerrs...)
 		rules = append(rules, r)
 	}
@@ -95,29 +98,29 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 }
 
 // ruleValues reads the keys of one rule mapping.
-func ruleValues(n *yaml.Node, prefix string) (map[string]rawValue, []error) {
+func ruleValues(n *yaml.Node, at ruleAt) (map[string]rawValue, []error) {
 	if n.Kind != yaml.MappingNode {
-		return nil, []error{fmt.Errorf("%s: line %d: a rule must be a mapping of rule inputs (packages, older-than, ...)", prefix, n.Line)}
+		return nil, []error{at.errorf("", n.Line, "a rule must be a mapping of rule inputs (packages, older-than, ...)")}
 	}
 	var errs []error
 	values := map[string]rawValue{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			errs = append(errs, fmt.Errorf("%s: line %d: keys must be input names", prefix, k.Line))
+			errs = append(errs, at.errorf("", k.Line, "keys must be input names"))
 			continue
 		}
 		name := k.Value
 		switch {
 		case isActionInput(name):
-			errs = append(errs, fmt.Errorf("%s.%s: %s is an input of the action, not a key of a rule", prefix, name, name))
+			errs = append(errs, at.errorf(name, 0, "%s is an input of the action, not a key of a rule", name))
 			continue
 		case !slices.Contains(RuleInputs, name):
-			errs = append(errs, fmt.Errorf("%s.%s: unknown key; the keys of a rule are %s", prefix, name, strings.Join(RuleInputs, ", ")))
+			errs = append(errs, at.errorf(name, 0, "unknown key; the keys of a rule are %s", strings.Join(RuleInputs, ", ")))
 			continue
 		}
 		if _, dup := values[name]; dup {
-			errs = append(errs, fmt.Errorf("%s.%s: given twice", prefix, name))
+			errs = append(errs, at.errorf(name, 0, "given twice"))
 			continue
 		}
 		values[name] = rawValue{bad: true} // replaced below when usable
@@ -130,21 +133,21 @@ func ruleValues(n *yaml.Node, prefix string) (map[string]rawValue, []error) {
 			values[name] = rawValue{s: v.Value}
 		case yaml.SequenceNode:
 			if !isListInput(name) {
-				errs = append(errs, fmt.Errorf("%s.%s: expects one value, not a list", prefix, name))
+				errs = append(errs, at.errorf(name, 0, "expects one value, not a list"))
 				continue
 			}
 			rv := rawValue{isList: true}
 			for _, item := range v.Content {
 				item = deref(item)
 				if item.Kind != yaml.ScalarNode {
-					errs = append(errs, fmt.Errorf("%s.%s: line %d: list items must be strings", prefix, name, item.Line))
+					errs = append(errs, at.errorf(name, item.Line, "list items must be strings"))
 					continue
 				}
 				rv.list = append(rv.list, item.Value)
 			}
 			values[name] = rv
 		default:
-			errs = append(errs, fmt.Errorf("%s.%s: line %d: expects a string or a list of strings, not a mapping", prefix, name, v.Line))
+			errs = append(errs, at.errorf(name, v.Line, "expects a string or a list of strings, not a mapping"))
 		}
 	}
 	return values, errs

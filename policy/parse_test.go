@@ -2,6 +2,8 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -294,37 +296,37 @@ func TestParsePolicyFileErrors(t *testing.T) {
 			"policy-file: line 1: verify is an input of the action, not a key of the policy file"}},
 		{"rule input at top", "packages: app\n", []string{"policy-file: line 1: packages belongs in a rule, in the list under rules"}},
 		{"rule not a mapping", "rules:\n  - app\n", []string{
-			"rules[0]: line 2: a rule must be a mapping of rule inputs (packages, older-than, ...)"}},
+			"policy-file retention.yml: rules[0]: line 2: a rule must be a mapping of rule inputs (packages, older-than, ...)"}},
 		{"unknown key in rule", "rules:\n  - packages: app\n    keep-lastest: 3\n", []string{
-			"rules[0].keep-lastest: unknown key; the keys of a rule are packages, package-type, owner, tag-state, delete-tags, delete-semver, keep-latest, older-than, age-basis, keep-tags, keep-semver"}},
+			"policy-file retention.yml: rules[0].keep-lastest: unknown key; the keys of a rule are packages, package-type, owner, tag-state, delete-tags, delete-semver, keep-latest, older-than, age-basis, keep-tags, keep-semver"}},
 		{"action input in rule", "rules:\n  - packages: app\n    max-deletions: 3\n", []string{
-			"rules[0].max-deletions: max-deletions is an input of the action, not a key of a rule"}},
+			"policy-file retention.yml: rules[0].max-deletions: max-deletions is an input of the action, not a key of a rule"}},
 		{"verify in rule", "rules:\n  - packages: app\n    verify: false\n", []string{
-			"rules[0].verify: verify is an input of the action, not a key of a rule"}},
+			"policy-file retention.yml: rules[0].verify: verify is an input of the action, not a key of a rule"}},
 		{"token in rule", "rules:\n  - packages: app\n    token: x\n", []string{
-			"rules[0].token: token is an input of the action, not a key of a rule"}},
+			"policy-file retention.yml: rules[0].token: token is an input of the action, not a key of a rule"}},
 		{"duplicate key", "rules:\n  - packages: app\n    older-than: 7d\n    older-than: 1d\n", []string{
-			"rules[0].older-than: given twice"}},
+			"policy-file retention.yml: rules[0].older-than: given twice"}},
 		{"list for a single value", "rules:\n  - packages: app\n    older-than: [7d]\n", []string{
-			"rules[0].older-than: expects one value, not a list"}},
+			"policy-file retention.yml: rules[0].older-than: expects one value, not a list"}},
 		{"mapping value", "rules:\n  - packages: {name: app}\n", []string{
-			"rules[0].packages: line 2: expects a string or a list of strings, not a mapping"}},
+			"policy-file retention.yml: rules[0].packages: line 2: expects a string or a list of strings, not a mapping"}},
 		{"bad value names the rule", "rules:\n  - packages: app\n  - packages: app\n    keep-latest: ten\n", []string{
-			`rules[1].keep-latest: "ten" is not a whole number, 0 or more; use a number such as 10`}},
+			`policy-file retention.yml: rules[1].keep-latest: "ten" is not a whole number, 0 or more; use a number such as 10`}},
 		{"rule without packages", "rules:\n  - older-than: 7d\n", []string{
-			"rules[0].packages: no package given; name one or more packages or glob patterns, e.g. app or app-*"}},
+			"policy-file retention.yml: rules[0].packages: no package given; name one or more packages or glob patterns, e.g. app or app-*"}},
 		{"bad pattern in a list", "rules:\n  - packages: app\n    keep-tags: [latest, 'v[']\n", []string{
-			`rules[0].keep-tags: "v[" is not a valid pattern: a [ has no closing ]`}},
+			`policy-file retention.yml: rules[0].keep-tags: "v[" is not a valid pattern: a [ has no closing ]`}},
 		{"tag-state for maven", "rules:\n  - packages: app\n    package-type: maven\n    tag-state: tagged\n", []string{
-			`rules[0].tag-state: "tagged" applies to container packages only; every maven version is tagged by its name, so leave tag-state empty or use delete-tags`}},
+			`policy-file retention.yml: rules[0].tag-state: "tagged" applies to container packages only; every maven version is tagged by its name, so leave tag-state empty or use delete-tags`}},
 		{"yaml syntax", "rules:\n  - packages: [app\n", []string{
 			"policy-file: yaml: line 1: did not find expected ',' or ']'"}},
 		{"two documents", "rules:\n  - packages: app\n---\nrules:\n  - packages: lib\n", []string{
 			"policy-file: the file holds more than one YAML document; write all rules under one rules: key"}},
 		{"several problems", "rules:\n  - packages: app\n    older-than: 3x\n  - tag-state: none\n", []string{
-			`rules[0].older-than: "3x" is not a duration; use a number with m, h, d or w (e.g. 30d)`,
-			"rules[1].packages: no package given; name one or more packages or glob patterns, e.g. app or app-*",
-			`rules[1].tag-state: "none" is not a tag state; use any, tagged or untagged`,
+			`policy-file retention.yml: rules[0].older-than: "3x" is not a duration; use a number with m, h, d or w (e.g. 30d)`,
+			"policy-file retention.yml: rules[1].packages: no package given; name one or more packages or glob patterns, e.g. app or app-*",
+			`policy-file retention.yml: rules[1].tag-state: "none" is not a tag state; use any, tagged or untagged`,
 		}},
 	}
 	for _, tt := range tests {
@@ -338,7 +340,46 @@ func TestParsePolicyFileErrors(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("errors\n got: %q\nwant: %q", got, tt.want)
 			}
+			checkInputErrors(t, err)
 		})
+	}
+}
+
+// checkInputErrors checks that every problem joined in err is an
+// *InputError that errors.As reaches.
+func checkInputErrors(t *testing.T, err error) {
+	t.Helper()
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("%T is not a joined error", err)
+	}
+	for _, e := range joined.Unwrap() {
+		var ie *InputError
+		if !errors.As(e, &ie) {
+			t.Errorf("%q is a %T, not an *InputError", e, e)
+		}
+	}
+}
+
+// An *InputError carries where the problem is, so that a caller can act
+// on it without reading the message.
+func TestInputErrorFields(t *testing.T) {
+	file := "rules:\n  - packages: app\n  - packages: app\n    keep-latest: ten\n"
+	_, err := Parse(Inputs{Values: map[string]string{InPolicyFile: "p.yml", InDryRun: "maybe"}, PolicyFile: []byte(file), DefaultOwner: "acme"})
+	checkInputErrors(t, err)
+	var got []InputError
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var ie *InputError
+		if errors.As(e, &ie) {
+			got = append(got, *ie)
+		}
+	}
+	want := []InputError{
+		{Rule: -1, Input: InDryRun, Msg: `"maybe" is not a boolean; use true or false`},
+		{File: "p.yml", Rule: 1, Input: InKeepLatest, Msg: `"ten" is not a whole number, 0 or more; use a number such as 10`},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors\n got: %+v\nwant: %+v", got, want)
 	}
 }
 

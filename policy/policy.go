@@ -99,9 +99,9 @@ type PackageInput struct {
 }
 
 // Parse validates every input and returns the policy, or every problem
-// found joined with errors.Join, each naming its input ("older-than: ...",
-// or "rules[1].keep-latest: ..." for rule 1, counted from 0, of a policy
-// file). Inputs Parse does not know (token, registry-url, restore-from,
+// found, each an *InputError naming its input, joined with errors.Join
+// ("older-than: ...", or "policy-file retention.yml: rules[1].keep-latest:
+// ..." for rule 1, counted from 0, of a policy file). Inputs Parse does not know (token, registry-url, restore-from,
 // max-deletes-per-minute, ...) are ignored.
 //
 // With policy-file given, Inputs.PolicyFile must hold the file's content and
@@ -114,7 +114,7 @@ func Parse(in Inputs) (*Policy, error) {
 	if s := val("max-deletions"); s != "" {
 		n, err := parseCount(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("max-deletions: %q is not a whole number, 0 or more; use a number such as 500, or 0 for no cap", s))
+			errs = append(errs, InputErrorf(InMaxDeletions, "%q is not a whole number, 0 or more; use a number such as 500, or 0 for no cap", s))
 		}
 		p.MaxDeletions = n
 	}
@@ -124,16 +124,16 @@ func Parse(in Inputs) (*Policy, error) {
 			p.DryRun = true
 		case "false":
 		default:
-			errs = append(errs, fmt.Errorf("dry-run: %q is not a boolean; use true or false", s))
+			errs = append(errs, InputErrorf(InDryRun, "%q is not a boolean; use true or false", s))
 		}
 	}
 	if file := val("policy-file"); file != "" {
 		for _, name := range RuleInputs {
 			if val(name) != "" {
-				errs = append(errs, fmt.Errorf("%s: cannot be given beside policy-file; write it in the rules of %s instead", name, file))
+				errs = append(errs, InputErrorf(name, "cannot be given beside policy-file; write it in the rules of %s instead", file))
 			}
 		}
-		rules, ferrs := parseFile(in.PolicyFile, in.DefaultOwner)
+		rules, ferrs := parseFile(in.PolicyFile, file, in.DefaultOwner)
 		errs = append(errs, ferrs...)
 		p.Rules = rules
 	} else {
@@ -141,7 +141,7 @@ func Parse(in Inputs) (*Policy, error) {
 			s := val(name)
 			return rawValue{s: s}, s != ""
 		}
-		r, rerrs := parseRule(get, "", in.DefaultOwner)
+		r, rerrs := parseRule(get, ruleAt{rule: -1}, in.DefaultOwner)
 		errs = append(errs, rerrs...)
 		p.Rules = []Rule{r}
 	}
@@ -161,11 +161,11 @@ type rawValue struct {
 }
 
 // parseRule validates one rule. get returns an input's value and whether it
-// was given; prefix ("" or "rules[1].") starts every error message.
-func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner string) (Rule, []error) {
+// was given; at says where the rule comes from, for its errors.
+func parseRule(get func(name string) (rawValue, bool), at ruleAt, defaultOwner string) (Rule, []error) {
 	var errs []error
 	fail := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s%s: %s", prefix, name, fmt.Sprintf(format, args...)))
+		errs = append(errs, at.errorf(name, 0, format, args...))
 	}
 	scalar := func(name string) string {
 		v, ok := get(name)
@@ -554,7 +554,7 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 		case json.Unmarshal(raw, &n) == nil:
 			v.s = n.String()
 		default:
-			errs = append(errs, fmt.Errorf("%s: expects a string, a list of strings or a number", name))
+			errs = append(errs, InputErrorf(name, "expects a string, a list of strings or a number"))
 			continue
 		}
 		values[name] = v
@@ -563,7 +563,7 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 		v, ok := values[name]
 		return v, ok
 	}
-	rule, rerrs := parseRule(get, "", "")
+	rule, rerrs := parseRule(get, ruleAt{rule: -1}, "")
 	if errs = append(errs, rerrs...); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -595,7 +595,7 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if j.MaxDeletions < 0 {
-		return errors.New("max-deletions: must be 0 or more")
+		return InputErrorf(InMaxDeletions, "must be 0 or more")
 	}
 	*p = Policy(j)
 	return nil

@@ -63,7 +63,7 @@ func parseCLI(args []string, demo bool) (rawInputs, cliOptions, error) {
 		}
 		name := strings.TrimLeft(a, "-")
 		if strings.HasPrefix(a, "-") && (name == policy.InToken || strings.HasPrefix(name, policy.InToken+"=")) {
-			return nil, opts, errors.New("token: not a flag; export GITHUB_TOKEN instead (a flag's value shows in the process list and the shell history)")
+			return nil, opts, policy.InputErrorf(policy.InToken, "not a flag; export GITHUB_TOKEN instead (a flag's value shows in the process list and the shell history)")
 		}
 	}
 

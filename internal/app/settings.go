@@ -46,7 +46,7 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 	}
 	apiURL, err := parseHTTPURL(s.apiURL)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("GITHUB_API_URL: %w", err))
+		errs = append(errs, policy.InputErrorf("GITHUB_API_URL", "%v", err))
 	}
 
 	if in[policy.InRestoreFrom] != "" {
@@ -58,13 +58,13 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 			}
 		}
 		if len(given) > 0 {
-			errs = append(errs, fmt.Errorf("%s: cannot be combined with %s: a restore run restores every version the plan's run deleted; leave them empty", policy.InRestoreFrom, strings.Join(given, ", ")))
+			errs = append(errs, policy.InputErrorf(policy.InRestoreFrom, "cannot be combined with %s: a restore run restores every version the plan's run deleted; leave them empty", strings.Join(given, ", ")))
 		}
 		s.policy = &policy.Policy{}
 		if v := in[policy.InDryRun]; v != "" {
 			b, err := parseBool(v)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", policy.InDryRun, err))
+				errs = append(errs, policy.InputErrorf(policy.InDryRun, "%v", err))
 			}
 			s.policy.DryRun = b
 		}
@@ -79,7 +79,7 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 	if v := in[policy.InMaxDeletesPerMinute]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number from 1 to 1000; leave it empty for the default (%d)", policy.InMaxDeletesPerMinute, v, cleanup.DefaultDeletesPerMinute))
+			errs = append(errs, policy.InputErrorf(policy.InMaxDeletesPerMinute, "%q is not a whole number from 1 to 1000; leave it empty for the default (%d)", v, cleanup.DefaultDeletesPerMinute))
 		} else {
 			s.deletesPerMinute = n
 		}
@@ -88,7 +88,7 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 	if v := in[policy.InVerify]; v != "" {
 		b, err := parseBool(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", policy.InVerify, err))
+			errs = append(errs, policy.InputErrorf(policy.InVerify, "%v", err))
 		}
 		s.verify = b
 	}
@@ -107,13 +107,13 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 	if path := in[policy.InRestoreFrom]; path != "" {
 		plan, err := readPlanFile(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", policy.InRestoreFrom, err))
+			errs = append(errs, policy.InputErrorf(policy.InRestoreFrom, "%v", err))
 		}
 		s.restoreFrom = plan
 	}
 
 	if needToken && strings.TrimSpace(s.token) == "" {
-		errs = append(errs, errors.New("token: no token given; in a workflow the token input defaults to ${{ github.token }} (grant `permissions: packages: write`), on the command line export GITHUB_TOKEN (a token with read:packages and delete:packages)"))
+		errs = append(errs, policy.InputErrorf(policy.InToken, "no token given; in a workflow the token input defaults to ${{ github.token }} (grant `permissions: packages: write`), on the command line export GITHUB_TOKEN (a token with read:packages and delete:packages)"))
 	}
 
 	if len(errs) > 0 {
@@ -136,36 +136,19 @@ func parsePolicy(in rawInputs, getenv func(string) string) (*policy.Policy, erro
 		if err != nil {
 			// Without the file the rule inputs cannot be checked against
 			// it: report the file alone.
-			return nil, fmt.Errorf("%s: cannot read %q: %w; give the path of a YAML file in the repository (relative to the workspace)", policy.InPolicyFile, path, unwrapPathError(err))
+			return nil, policy.InputErrorf(policy.InPolicyFile, "cannot read %q: %v; give the path of a YAML file in the repository (relative to the workspace)", path, unwrapPathError(err))
 		}
 		pin.Values[policy.InPolicyFile] = path
 		pin.PolicyFile = b
 	}
 	p, err := policy.Parse(pin)
 	if err != nil {
-		if path := in[policy.InPolicyFile]; path != "" {
-			err = nameFile(err, policy.InPolicyFile+" "+path)
-		}
 		return nil, err
 	}
 	if p == nil {
 		return nil, errors.New("policy: the inputs gave no policy")
 	}
 	return p, nil
-}
-
-// nameFile prefixes with file every message that does not name an input
-// already ("rules[1].older-than: ..." becomes "policy-file p.yml: rules[1]...").
-func nameFile(err error, file string) error {
-	var errs []error
-	for _, line := range splitErr(err) {
-		name, _, _ := strings.Cut(line, ":")
-		if _, ok := policy.LookupInput(name); !ok {
-			line = file + ": " + line
-		}
-		errs = append(errs, errors.New(line))
-	}
-	return errors.Join(errs...)
 }
 
 // parseHTTPURL accepts an absolute http or https URL.
