@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,14 +112,14 @@ func Parse(in Inputs) (*Policy, error) {
 	val := func(name string) string { return trimBlanks(in.Values[name]) }
 	var errs []error
 	p := &Policy{}
-	if s := val("max-deletions"); s != "" {
+	if s := val(InMaxDeletions); s != "" {
 		n, err := parseCount(s)
 		if err != nil {
 			errs = append(errs, InputErrorf(InMaxDeletions, "%q is not a whole number, 0 or more; use a number such as 500, or 0 for no cap", s))
 		}
 		p.MaxDeletions = n
 	}
-	if s := val("dry-run"); s != "" {
+	if s := val(InDryRun); s != "" {
 		switch strings.ToLower(s) {
 		case "true":
 			p.DryRun = true
@@ -127,7 +128,7 @@ func Parse(in Inputs) (*Policy, error) {
 			errs = append(errs, InputErrorf(InDryRun, "%q is not a boolean; use true or false", s))
 		}
 	}
-	if file := val("policy-file"); file != "" {
+	if file := val(InPolicyFile); file != "" {
 		for _, name := range RuleInputs {
 			if val(name) != "" {
 				errs = append(errs, InputErrorf(name, "cannot be given beside policy-file; write it in the rules of %s instead", file))
@@ -161,172 +162,220 @@ type rawValue struct {
 }
 
 // parseRule validates one rule. get returns an input's value and whether it
-// was given; at says where the rule comes from, for its errors.
+// was given; at says where the rule comes from, for its errors. Every
+// problem is returned, in the order of the inputs.
 func parseRule(get func(name string) (rawValue, bool), at ruleAt, defaultOwner string) (Rule, []error) {
-	var errs []error
-	fail := func(name, format string, args ...any) {
-		errs = append(errs, at.errorf(name, 0, format, args...))
-	}
-	scalar := func(name string) string {
-		v, ok := get(name)
-		if !ok || v.bad {
-			return ""
-		}
-		if v.isList {
-			fail(name, "expects one value, not a list")
-			return ""
-		}
-		return trimBlanks(v.s)
-	}
-	pieces := func(name string) []string {
-		v, ok := get(name)
-		if !ok || v.bad {
-			return nil
-		}
-		texts := []string{v.s}
-		if v.isList {
-			texts = v.list
-		}
-		var out []string
-		failed := false
-		for _, t := range texts {
-			ps, err := splitPatterns(t)
-			if err != nil {
-				fail(name, "%v", err)
-				failed = true
-				continue
-			}
-			out = append(out, ps...)
-		}
-		if len(out) == 0 && !failed && name != "packages" {
-			// Given, but no pattern in it (" , ", [] or ""): an empty
-			// selector would select everything, so it is an error,
-			// never "no selector".
-			fail(name, "holds no pattern; give at least one, or leave %s out", name)
-		}
-		return out
-	}
-	patterns := func(name string) []Pattern {
-		var out []Pattern
-		for _, piece := range pieces(name) {
-			p, err := compilePattern(piece)
-			if err != nil {
-				fail(name, "%v", err)
-				continue
-			}
-			out = append(out, p)
-		}
-		return out
-	}
-	semverRange := func(name string) *Range {
-		s := scalar(name)
-		if s == "" {
-			return nil
-		}
-		r, err := ParseRange(s)
-		if err != nil {
-			fail(name, "%v; use a range such as <2.0.0 or >=1.0.0-0 <1.5.0", err)
-		}
-		return r
-	}
-
+	p := &ruleParser{get: get, at: at}
 	var r Rule
-	// packages
-	var m packageMatcher
-	for _, piece := range pieces("packages") {
-		written, inc, exc, err := compilePackagePattern(piece)
+	r.Packages, r.pkgs = p.packages()
+	r.PackageType = p.packageType()
+	r.Owner = p.owner(defaultOwner)
+	r.TagState = p.tagState(r.PackageType)
+	r.DeleteTags = p.patterns(InDeleteTags)
+	r.DeleteSemver = p.semverRange(InDeleteSemver)
+	r.KeepLatest = p.keepLatest()
+	r.OlderThan, r.olderThanText = p.olderThan()
+	r.AgeBasis = p.ageBasis()
+	r.KeepTags = p.patterns(InKeepTags)
+	r.KeepSemver = p.semverRange(InKeepSemver)
+	return r, p.errs
+}
+
+// ruleParser reads the inputs of one rule, one method per input (or kind
+// of input), and collects every problem instead of stopping at the first.
+type ruleParser struct {
+	get  func(name string) (rawValue, bool)
+	at   ruleAt
+	errs []error
+	// badType is set when package-type was given and is not a type:
+	// tag-state then does not check against it.
+	badType bool
+}
+
+func (p *ruleParser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, p.at.errorf(name, 0, format, args...))
+}
+
+// scalar returns the trimmed value of an input that takes one value, ""
+// when not given or unusable.
+func (p *ruleParser) scalar(name string) string {
+	v, ok := p.get(name)
+	if !ok || v.bad {
+		return ""
+	}
+	if v.isList {
+		p.fail(name, "expects one value, not a list")
+		return ""
+	}
+	return trimBlanks(v.s)
+}
+
+// pieces returns the patterns of a list input as written, split.
+func (p *ruleParser) pieces(name string) []string {
+	v, ok := p.get(name)
+	if !ok || v.bad {
+		return nil
+	}
+	texts := []string{v.s}
+	if v.isList {
+		texts = v.list
+	}
+	var out []string
+	failed := false
+	for _, t := range texts {
+		ps, err := splitPatterns(t)
 		if err != nil {
-			fail("packages", "%v", err)
+			p.fail(name, "%v", err)
+			failed = true
 			continue
 		}
-		r.Packages = append(r.Packages, written)
+		out = append(out, ps...)
+	}
+	if len(out) == 0 && !failed && name != InPackages {
+		// Given, but no pattern in it (" , ", [] or ""): an empty
+		// selector would select everything, so it is an error, never
+		// "no selector".
+		p.fail(name, "holds no pattern; give at least one, or leave %s out", name)
+	}
+	return out
+}
+
+// patterns compiles the version patterns of delete-tags or keep-tags.
+func (p *ruleParser) patterns(name string) []Pattern {
+	var out []Pattern
+	for _, piece := range p.pieces(name) {
+		pat, err := compilePattern(piece)
+		if err != nil {
+			p.fail(name, "%v", err)
+			continue
+		}
+		out = append(out, pat)
+	}
+	return out
+}
+
+// semverRange parses delete-semver or keep-semver.
+func (p *ruleParser) semverRange(name string) *Range {
+	s := p.scalar(name)
+	if s == "" {
+		return nil
+	}
+	r, err := ParseRange(s)
+	if err != nil {
+		p.fail(name, "%v; use a range such as <2.0.0 or >=1.0.0-0 <1.5.0", err)
+	}
+	return r
+}
+
+// packages reads packages: the entries as written and their matcher.
+func (p *ruleParser) packages() ([]string, *packageMatcher) {
+	start := len(p.errs)
+	var written []string
+	var m packageMatcher
+	for _, piece := range p.pieces(InPackages) {
+		w, inc, exc, err := compilePackagePattern(piece)
+		if err != nil {
+			p.fail(InPackages, "%v", err)
+			continue
+		}
+		written = append(written, w)
 		if inc.text != "" {
 			m.include = append(m.include, inc)
 		} else {
 			m.exclude = append(m.exclude, exc)
 		}
 	}
-	pv, _ := get("packages")
+	v, _ := p.get(InPackages)
 	switch {
-	case len(r.Packages) == 0 && len(errs) == 0 && !pv.bad:
-		fail("packages", "no package given; name one or more packages or glob patterns, e.g. app or app-*")
-	case len(r.Packages) > 0 && len(m.include) == 0:
-		fail("packages", "only exclusions given; name the packages to include too, e.g. * and !legacy")
+	case len(written) == 0 && len(p.errs) == start && !v.bad:
+		p.fail(InPackages, "no package given; name one or more packages or glob patterns, e.g. app or app-*")
+	case len(written) > 0 && len(m.include) == 0:
+		p.fail(InPackages, "only exclusions given; name the packages to include too, e.g. * and !legacy")
 	}
-	r.pkgs = &m
+	return written, &m
+}
 
-	// package-type
-	r.PackageType = Container
-	typeOK := true
-	if s := scalar("package-type"); s != "" {
-		t := PackageType(strings.ToLower(s))
-		if !validType(t) {
-			typeOK = false
-			fail("package-type", "%q is not a package type; use container, npm, maven, rubygems, nuget or docker", s)
+func (p *ruleParser) packageType() PackageType {
+	s := p.scalar(InPackageType)
+	if s == "" {
+		return Container
+	}
+	t := PackageType(strings.ToLower(s))
+	if !slices.Contains(PackageTypes, t) {
+		p.badType = true
+		p.fail(InPackageType, "%q is not a package type; use container, npm, maven, rubygems, nuget or docker", s)
+	}
+	return t
+}
+
+func (p *ruleParser) owner(defaultOwner string) string {
+	owner := p.scalar(InOwner)
+	switch {
+	case owner == "" && defaultOwner == "":
+		p.fail(InOwner, "no owner given and GITHUB_REPOSITORY_OWNER is not set")
+	case owner == "":
+		return defaultOwner
+	case !validOwner(owner):
+		p.fail(InOwner, "%q is not an organisation or user name; use a login such as acme, or @me for the authenticated user", owner)
+	}
+	return owner
+}
+
+func (p *ruleParser) tagState(typ PackageType) TagState {
+	s := p.scalar(InTagState)
+	if s == "" {
+		return AnyState
+	}
+	switch t := TagState(strings.ToLower(s)); t {
+	case AnyState, Tagged, Untagged:
+		if t != AnyState && !p.badType && typ != Container {
+			p.fail(InTagState, "%q applies to container packages only; every %s version is tagged by its name, so leave tag-state empty or use delete-tags", s, typ)
 		}
-		r.PackageType = t
+		return t
 	}
+	p.fail(InTagState, "%q is not a tag state; use any, tagged or untagged", s)
+	return AnyState
+}
 
-	// owner
-	r.Owner = scalar("owner")
-	if r.Owner == "" {
-		r.Owner = defaultOwner
-		if r.Owner == "" {
-			fail("owner", "no owner given and GITHUB_REPOSITORY_OWNER is not set")
-		}
-	} else if !validOwner(r.Owner) {
-		fail("owner", "%q is not an organisation or user name; use a login such as acme, or @me for the authenticated user", r.Owner)
+func (p *ruleParser) keepLatest() int {
+	s := p.scalar(InKeepLatest)
+	if s == "" {
+		return 0
 	}
-
-	// tag-state
-	r.TagState = AnyState
-	if s := scalar("tag-state"); s != "" {
-		switch t := TagState(strings.ToLower(s)); t {
-		case AnyState, Tagged, Untagged:
-			r.TagState = t
-			if t != AnyState && typeOK && r.PackageType != Container {
-				fail("tag-state", "%q applies to container packages only; every %s version is tagged by its name, so leave tag-state empty or use delete-tags", s, r.PackageType)
-			}
-		default:
-			fail("tag-state", "%q is not a tag state; use any, tagged or untagged", s)
-		}
+	n, err := parseCount(s)
+	if err != nil {
+		p.fail(InKeepLatest, "%q is not a whole number, 0 or more; use a number such as 10", s)
 	}
+	return n
+}
 
-	r.DeleteTags = patterns("delete-tags")
-	r.DeleteSemver = semverRange("delete-semver")
-
-	if s := scalar("keep-latest"); s != "" {
-		n, err := parseCount(s)
-		if err != nil {
-			fail("keep-latest", "%q is not a whole number, 0 or more; use a number such as 10", s)
-		}
-		r.KeepLatest = n
+// olderThan returns the duration and its text as written.
+func (p *ruleParser) olderThan() (time.Duration, string) {
+	s := p.scalar(InOlderThan)
+	if s == "" {
+		return 0, ""
 	}
-
-	if s := scalar("older-than"); s != "" {
-		d, err := ParseDuration(s)
-		switch {
-		case err != nil:
-			fail("older-than", "%q is not a duration; use a number with m, h, d or w (e.g. 30d)", s)
-		case d <= 0:
-			fail("older-than", "%q is zero; use a duration above zero (e.g. 30d), or leave older-than empty to delete at any age", s)
-		}
-		r.OlderThan, r.olderThanText = d, s
+	d, err := ParseDuration(s)
+	switch {
+	case err != nil:
+		p.fail(InOlderThan, "%q is not a duration; use a number with m, h, d or w (e.g. 30d)", s)
+	case d <= 0:
+		p.fail(InOlderThan, "%q is zero; use a duration above zero (e.g. 30d), or leave older-than empty to delete at any age", s)
 	}
+	return d, s
+}
 
-	r.AgeBasis = Updated
-	if s := scalar("age-basis"); s != "" {
-		switch b := AgeBasis(strings.ToLower(s)); b {
-		case Updated, Created:
-			r.AgeBasis = b
-		default:
-			fail("age-basis", "%q is not an age basis; use updated or created", s)
-		}
+func (p *ruleParser) ageBasis() AgeBasis {
+	s := p.scalar(InAgeBasis)
+	if s == "" {
+		return Updated
 	}
-
-	r.KeepTags = patterns("keep-tags")
-	r.KeepSemver = semverRange("keep-semver")
-	return r, errs
+	switch b := AgeBasis(strings.ToLower(s)); b {
+	case Updated, Created:
+		return b
+	}
+	p.fail(InAgeBasis, "%q is not an age basis; use updated or created", s)
+	return Updated
 }
 
 // parseCount parses a whole number, 0 or more.
@@ -339,15 +388,6 @@ func parseCount(s string) (int, error) {
 		return 0, errors.New("negative")
 	}
 	return n, nil
-}
-
-func validType(t PackageType) bool {
-	for _, v := range PackageTypes {
-		if t == v {
-			return true
-		}
-	}
-	return false
 }
 
 // validOwner accepts "@me" and GitHub logins: letters, digits, '-', and the
