@@ -240,11 +240,12 @@ func (t *Transport) Budget() Budget {
 // (zero or past when not blocked).
 func (t *Transport) BlockedUntil() time.Time { return t.gate.Until() }
 
-// RoundTrip sends req, waiting and retrying as the type comment says.
+// RoundTrip sends req, waiting and retrying as the type comment says: it
+// waits for its turn, sends, and lets judge decide what each answer means.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	faults, limits := 0, 0
+	var n tries
 	for attempt := 0; ; attempt++ {
 		if err := t.waitTurn(ctx, req); err != nil {
 			closeBody(req)
@@ -268,70 +269,106 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			faults++
-			if !replayable || faults >= t.retry.Attempts {
-				return nil, fmt.Errorf("giving up after %d attempts: %w", faults, err)
+			n.faults++
+			if !replayable || n.faults >= t.retry.Attempts {
+				return nil, fmt.Errorf("giving up after %d attempts: %w", n.faults, err)
 			}
-			if err := t.clock.Sleep(ctx, t.backoff(faults)); err != nil {
+			if err := t.clock.Sleep(ctx, t.backoff(n.faults)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-
-		switch resp.StatusCode {
-		case http.StatusForbidden, http.StatusTooManyRequests:
-			body := peekBody(resp)
-			lim := t.classifyLimit(resp, body, limits)
-			if lim.kind == notLimited {
-				break
-			}
+		v := t.judge(req, resp, replayable, &n)
+		switch v.action {
+		case passUp:
+			hideEmptyBudgetReset(resp.Header)
+			return resp, nil
+		case giveUp:
 			drain(resp)
-			limits++
-			if lim.kind == primaryLimit {
-				now := t.clock.Now()
-				if lim.reset.IsZero() || lim.reset.Sub(now) > t.resetWait(ctx) || limits >= t.retry.LimitAttempts {
-					return nil, &BudgetError{Limit: atoi(resp.Header.Get("X-Ratelimit-Limit")), Reset: lim.reset, Message: githubMessage(body)}
-				}
-				t.block(lim.reset.Add(time.Second), fmt.Sprintf("primary rate limit: waiting %s for the budget reset before %s %s", lim.reset.Add(time.Second).Sub(now).Round(time.Second), req.Method, req.URL.Path))
-				continue
-			}
-			if limits >= t.retry.LimitAttempts || lim.wait > t.retry.MaxWait || !replayable {
-				// Giving up on this request does not lift the limit: later
-				// requests still wait (or fail at once beyond MaxWait).
-				t.block(t.clock.Now().Add(lim.wait), fmt.Sprintf("secondary rate limit: giving up on %s %s after %d refusals; no request before %s", req.Method, req.URL.Path, limits, lim.wait.Round(time.Second)))
-				return nil, fmt.Errorf("%w: %s %s refused %d times (%d %s), last asked to wait %s", ErrSecondaryRateLimit, req.Method, req.URL.Path, limits, resp.StatusCode, githubMessage(body), lim.wait)
-			}
-			t.block(t.clock.Now().Add(lim.wait), fmt.Sprintf("secondary rate limit: waiting %s before %s %s", lim.wait.Round(time.Second), req.Method, req.URL.Path))
-			continue
-		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			faults++
-			now := t.clock.Now()
-			ra, hasRA := retryAfter(resp.Header, now)
-			if hasRA && ra > t.retry.MaxWait {
-				// Retrying sooner than the server asked would hammer it,
-				// waiting that long is not allowed: this answer is final.
-				break
-			}
-			if hasRA && ra > 0 {
-				// The server's word holds for every request, this one's
-				// last attempt included: none goes out before that time.
-				t.block(now.Add(ra), fmt.Sprintf("server error %d: waiting %s (retry-after) before %s %s", resp.StatusCode, ra.Round(time.Second), req.Method, req.URL.Path))
-			}
-			if !replayable || faults >= t.retry.Attempts {
-				break
-			}
-			drain(resp)
-			if hasRA {
-				continue // waitTurn waits on the gate
-			}
-			if err := t.clock.Sleep(ctx, t.backoff(faults)); err != nil {
+			return nil, v.err
+		}
+		drain(resp)
+		if v.backoff {
+			if err := t.clock.Sleep(ctx, t.backoff(n.faults)); err != nil {
 				return nil, err
 			}
-			continue
 		}
-		hideEmptyBudgetReset(resp.Header)
-		return resp, nil
+		// Otherwise waitTurn waits on the gate judge closed.
 	}
+}
+
+// tries counts what one request met: faults (5xx, network errors) and
+// rate limits.
+type tries struct{ faults, limits int }
+
+// action is what RoundTrip does with an answer.
+type action int
+
+const (
+	passUp    action = iota // hand the response up as it is
+	sendAgain               // send the request again
+	giveUp                  // return verdict.err
+)
+
+// verdict is judge's decision on one answer.
+type verdict struct {
+	action action
+	err    error // giveUp
+	// backoff: wait an exponential backoff before sending again; without
+	// it the request waits on the gate (a retry-after or a limit).
+	backoff bool
+}
+
+// judge decides what an answer means: a rate limit (wait on the gate,
+// retry or fail with a *BudgetError or ErrSecondaryRateLimit), a server
+// error (retry after the backoff or the server's retry-after, or pass it
+// up once attempts are spent), or anything else (pass). It closes the gate
+// when GitHub said to wait and counts the request's tries in n.
+func (t *Transport) judge(req *http.Request, resp *http.Response, replayable bool, n *tries) verdict {
+	switch resp.StatusCode {
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		body := peekBody(resp)
+		lim := t.classifyLimit(resp, body, n.limits)
+		if lim.kind == notLimited {
+			return verdict{action: passUp}
+		}
+		n.limits++
+		now := t.clock.Now()
+		if lim.kind == primaryLimit {
+			if lim.reset.IsZero() || lim.reset.Sub(now) > t.resetWait(req.Context()) || n.limits >= t.retry.LimitAttempts {
+				return verdict{action: giveUp, err: &BudgetError{Limit: atoi(resp.Header.Get("X-Ratelimit-Limit")), Reset: lim.reset, Message: githubMessage(body)}}
+			}
+			t.block(lim.reset.Add(time.Second), fmt.Sprintf("primary rate limit: waiting %s for the budget reset before %s %s", lim.reset.Add(time.Second).Sub(now).Round(time.Second), req.Method, req.URL.Path))
+			return verdict{action: sendAgain}
+		}
+		if n.limits >= t.retry.LimitAttempts || lim.wait > t.retry.MaxWait || !replayable {
+			// Giving up on this request does not lift the limit: later
+			// requests still wait (or fail at once beyond MaxWait).
+			t.block(now.Add(lim.wait), fmt.Sprintf("secondary rate limit: giving up on %s %s after %d refusals; no request before %s", req.Method, req.URL.Path, n.limits, lim.wait.Round(time.Second)))
+			return verdict{action: giveUp, err: fmt.Errorf("%w: %s %s refused %d times (%d %s), last asked to wait %s", ErrSecondaryRateLimit, req.Method, req.URL.Path, n.limits, resp.StatusCode, githubMessage(body), lim.wait)}
+		}
+		t.block(now.Add(lim.wait), fmt.Sprintf("secondary rate limit: waiting %s before %s %s", lim.wait.Round(time.Second), req.Method, req.URL.Path))
+		return verdict{action: sendAgain}
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		n.faults++
+		now := t.clock.Now()
+		ra, hasRA := retryAfter(resp.Header, now)
+		if hasRA && ra > t.retry.MaxWait {
+			// Retrying sooner than the server asked would hammer it,
+			// waiting that long is not allowed: this answer is final.
+			return verdict{action: passUp}
+		}
+		if hasRA && ra > 0 {
+			// The server's word holds for every request, this one's last
+			// attempt included: none goes out before that time.
+			t.block(now.Add(ra), fmt.Sprintf("server error %d: waiting %s (retry-after) before %s %s", resp.StatusCode, ra.Round(time.Second), req.Method, req.URL.Path))
+		}
+		if !replayable || n.faults >= t.retry.Attempts {
+			return verdict{action: passUp}
+		}
+		return verdict{action: sendAgain, backoff: !hasRA}
+	}
+	return verdict{action: passUp}
 }
 
 // send makes one attempt under the attempt watchdog.
