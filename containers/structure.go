@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -81,53 +82,8 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 // index (a superseded build kept by keep-latest, or pinned by digest),
 // whose platform manifests must then be kept with it.
 func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (_ *policy.Structure, stats Stats, _ error) {
-	st := &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}}
-	stats.Versions = len(versions)
-	pos := make(map[string]int, len(versions)) // digest -> index in versions
-	for i := range versions {
-		if _, dup := pos[versions[i].Name]; !dup {
-			pos[versions[i].Name] = i
-		}
-	}
-	link := func(child, parent int64) {
-		if child == parent {
-			return
-		}
-		for _, p := range st.Parents[child] {
-			if p == parent {
-				return
-			}
-		}
-		st.Parents[child] = append(st.Parents[child], parent)
-	}
-
-	read := make([]bool, len(versions))
-	var toRead []int // indexes into versions
-	for i := range versions {
-		v := &versions[i]
-		own, attached, fallback := false, false, false
-		for _, t := range v.Tags {
-			subject, ok := policy.IsAttachmentTag(t)
-			if !ok {
-				own = true
-				continue
-			}
-			attached = true
-			if len(t) == len("sha256-")+64 {
-				fallback = true
-			}
-			if p, ok := pos[subject]; ok {
-				link(v.ID, versions[p].ID)
-			}
-		}
-		switch {
-		case own || fallback || alsoRead[v.ID]:
-			toRead = append(toRead, i)
-			read[i] = true
-		case attached:
-			stats.ByTag++
-		}
-	}
+	sb := newStructureBuild(versions, &stats)
+	toRead := sb.fromTags(alsoRead)
 
 	c := &call{r: r}
 	defer func() {
@@ -136,7 +92,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures
 	}()
 	if len(toRead) == 0 {
-		return st, stats, nil
+		return sb.st, stats, nil
 	}
 	s, err := r.session(ctx, c, owner, pkgName)
 	if err != nil {
@@ -155,41 +111,118 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		if err != nil {
 			return nil, stats, fmt.Errorf("read manifests of %s: %w", s.repo, err)
 		}
-		var next []int
-		for j, i := range wave {
-			v, res := &versions[i], &results[j]
-			if res.unreadable != "" {
-				st.Unreadable[v.ID] = res.unreadable
-				stats.Failures++
-				r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, res.unreadable)
+		wave = sb.fromManifests(wave, results, func(v *policy.Version, why string) {
+			r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
+		})
+	}
+	for id, ps := range sb.st.Parents {
+		sort.Slice(ps, func(a, b int) bool { return ps[a] < ps[b] })
+		sb.st.Parents[id] = ps
+	}
+	return sb.st, stats, nil
+}
+
+// structureBuild is the structure of one package as StructureAlso learns
+// it, from the tags first, then from the manifests read.
+type structureBuild struct {
+	versions []policy.Version
+	st       *policy.Structure
+	stats    *Stats
+	pos      map[string]int // digest -> index in versions
+	read     []bool         // versions read or to be read
+}
+
+func newStructureBuild(versions []policy.Version, stats *Stats) *structureBuild {
+	b := &structureBuild{
+		versions: versions,
+		st:       &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}},
+		stats:    stats,
+		pos:      make(map[string]int, len(versions)),
+		read:     make([]bool, len(versions)),
+	}
+	stats.Versions = len(versions)
+	for i := range versions {
+		if _, dup := b.pos[versions[i].Name]; !dup {
+			b.pos[versions[i].Name] = i
+		}
+	}
+	return b
+}
+
+// link records parent as a parent of child, once.
+func (b *structureBuild) link(child, parent int64) {
+	if child == parent || slices.Contains(b.st.Parents[child], parent) {
+		return
+	}
+	b.st.Parents[child] = append(b.st.Parents[child], parent)
+}
+
+// fromTags links what the tags tell (cosign-style attachment tags name
+// their image) and returns the versions to read first: those with a tag
+// of their own, referrers fallback indexes, and those alsoRead names.
+func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
+	var toRead []int // indexes into versions
+	for i := range b.versions {
+		v := &b.versions[i]
+		own, attached, fallback := false, false, false
+		for _, t := range v.Tags {
+			subject, ok := policy.IsAttachmentTag(t)
+			if !ok {
+				own = true
 				continue
 			}
-			stats.ManifestsRead++
-			stats.Bytes += res.size
-			for k, d := range res.children {
-				p, ok := pos[d]
-				if !ok {
-					continue
-				}
-				link(versions[p].ID, v.ID)
-				if res.childIsIndex[k] && !read[p] {
-					read[p] = true
-					next = append(next, p)
-				}
+			attached = true
+			if len(t) == len("sha256-")+64 {
+				fallback = true
 			}
-			if res.subject != "" {
-				if p, ok := pos[res.subject]; ok {
-					link(v.ID, versions[p].ID)
-				}
+			if p, ok := b.pos[subject]; ok {
+				b.link(v.ID, b.versions[p].ID)
 			}
 		}
-		wave = next
+		switch {
+		case own || fallback || alsoRead[v.ID]:
+			toRead = append(toRead, i)
+			b.read[i] = true
+		case attached:
+			b.stats.ByTag++
+		}
 	}
-	for id, ps := range st.Parents {
-		sort.Slice(ps, func(a, b int) bool { return ps[a] < ps[b] })
-		st.Parents[id] = ps
+	return toRead
+}
+
+// fromManifests links what the manifests of one wave say (an index's
+// children, an OCI 1.1 subject), records the unreadable ones, and returns
+// the next wave: indexes listed by an index and not read yet.
+func (b *structureBuild) fromManifests(wave []int, results []readResult, unreadable func(v *policy.Version, why string)) []int {
+	var next []int
+	for j, i := range wave {
+		v, res := &b.versions[i], &results[j]
+		if res.unreadable != "" {
+			b.st.Unreadable[v.ID] = res.unreadable
+			b.stats.Failures++
+			unreadable(v, res.unreadable)
+			continue
+		}
+		b.stats.ManifestsRead++
+		b.stats.Bytes += res.size
+		for k, d := range res.children {
+			p, ok := b.pos[d]
+			if !ok {
+				continue
+			}
+			b.link(b.versions[p].ID, v.ID)
+			if res.childIsIndex[k] && !b.read[p] {
+				b.read[p] = true
+				next = append(next, p)
+			}
+		}
+		if res.subject != "" {
+			if p, ok := b.pos[res.subject]; ok {
+				b.link(v.ID, b.versions[p].ID)
+			}
+		}
 	}
-	return st, stats, nil
+	return next
 }
 
 // readResult is what one manifest says about structure.

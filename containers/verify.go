@@ -59,28 +59,62 @@ func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, ke
 	if err != nil {
 		return nil, err
 	}
-	tags := dedupe(keptTags)
-	indexes := dedupe(keptIndexes)
+	v := &verification{r: r, c: c, s: s, tags: dedupe(keptTags), indexes: dedupe(keptIndexes),
+		confirmed: map[string]bool{}, failed: map[string]bool{}}
+	if err := v.tagsAndUnknownIndexes(ctx); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
+	}
+	if err := v.children(ctx); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
+	}
+	sort.Slice(v.problems, func(a, b int) bool {
+		pa, pb := v.problems[a], v.problems[b]
+		if pa.Tag != pb.Tag {
+			return pa.Tag < pb.Tag
+		}
+		if pa.Index != pb.Index {
+			return pa.Index < pb.Index
+		}
+		return pa.Digest < pb.Digest
+	})
+	return v.problems, nil
+}
 
-	// Phase 1: the tags, and the kept manifests whose children are unknown.
+// verification is one Verify call: what it checks and what it found.
+type verification struct {
+	r *Reader
+	c *call
+	s *session
+
+	tags, indexes []string // kept, deduplicated
+	problems      []Problem
+	// confirmed are the manifests a tag resolved to or a read found;
+	// failed are the kept indexes that could not be read.
+	confirmed, failed map[string]bool
+}
+
+// tagsAndUnknownIndexes is the first phase: HEAD every kept tag, and read
+// the kept indexes whose children this process does not know yet.
+func (v *verification) tagsAndUnknownIndexes(ctx context.Context) error {
 	var unknown []string
-	for _, d := range indexes {
-		if _, ok := s.known(d); !ok {
+	for _, d := range v.indexes {
+		if _, ok := v.s.known(d); !ok {
 			unknown = append(unknown, d)
 		}
 	}
+	tags := v.tags
 	tagDigest := make([]string, len(tags))
 	tagProblem := make([]string, len(tags))
 	readProblem := make([]string, len(unknown))
 	readMissing := make([]bool, len(unknown))
-	err = r.each(ctx, len(tags)+len(unknown), func(ctx context.Context, i int) error {
+	err := v.r.each(ctx, len(tags)+len(unknown), func(ctx context.Context, i int) error {
 		if i < len(tags) {
-			d, problem, err := s.head(ctx, c, s.repo.Tag(tags[i]))
+			d, problem, err := v.s.head(ctx, v.c, v.s.repo.Tag(tags[i]))
 			tagDigest[i], tagProblem[i] = d, problem
 			return err
 		}
 		i -= len(tags)
-		res, err := s.read(ctx, c, unknown[i])
+		res, err := v.s.read(ctx, v.c, unknown[i])
 		if err != nil {
 			return err
 		}
@@ -88,45 +122,45 @@ func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, ke
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
+		return err
 	}
-	var problems []Problem
-	confirmed := map[string]bool{}
 	for i, t := range tags {
 		if tagProblem[i] != "" {
-			problems = append(problems, Problem{Tag: t, Reason: tagProblem[i]})
+			v.problems = append(v.problems, Problem{Tag: t, Reason: tagProblem[i]})
 			continue
 		}
-		confirmed[tagDigest[i]] = true
+		v.confirmed[tagDigest[i]] = true
 	}
-	failed := map[string]bool{}
 	for i, d := range unknown {
 		if readProblem[i] == "" {
-			confirmed[d] = true
+			v.confirmed[d] = true
 			continue
 		}
-		failed[d] = true
+		v.failed[d] = true
 		reason := "could not check: " + readProblem[i]
 		if readMissing[i] {
 			reason = ReasonManifestGone
 		}
-		problems = append(problems, Problem{Digest: d, Reason: reason})
+		v.problems = append(v.problems, Problem{Digest: d, Reason: reason})
 	}
+	return nil
+}
 
-	// Phase 2: HEAD every child of a kept index, and each kept manifest no
-	// tag or read confirmed.
+// children is the second phase: HEAD every child of a kept index, and
+// each kept manifest no tag or read confirmed.
+func (v *verification) children(ctx context.Context) error {
 	var heads []string
 	listedBy := map[string][]string{}
 	seen := map[string]bool{}
-	for _, d := range indexes {
-		if failed[d] {
+	for _, d := range v.indexes {
+		if v.failed[d] {
 			continue
 		}
-		if !confirmed[d] && !seen[d] {
+		if !v.confirmed[d] && !seen[d] {
 			seen[d] = true
 			heads = append(heads, d)
 		}
-		children, _ := s.known(d)
+		children, _ := v.s.known(d)
 		for _, child := range children {
 			listedBy[child] = append(listedBy[child], d)
 			if !seen[child] {
@@ -136,22 +170,22 @@ func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, ke
 		}
 	}
 	headProblem := make([]string, len(heads))
-	err = r.each(ctx, len(heads), func(ctx context.Context, i int) error {
-		ref, perr := name.NewDigest(s.repo.Name()+"@"+heads[i], name.StrictValidation)
+	err := v.r.each(ctx, len(heads), func(ctx context.Context, i int) error {
+		ref, perr := name.NewDigest(v.s.repo.Name()+"@"+heads[i], name.StrictValidation)
 		if perr != nil {
 			headProblem[i] = "not a manifest digest"
 			return nil
 		}
-		ref.Repository = s.repo
-		_, problem, err := s.head(ctx, c, ref)
+		ref.Repository = v.s.repo
+		_, problem, err := v.s.head(ctx, v.c, ref)
 		headProblem[i] = problem
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
+		return err
 	}
 	kept := map[string]bool{}
-	for _, d := range indexes {
+	for _, d := range v.indexes {
 		kept[d] = true
 	}
 	for i, d := range heads {
@@ -163,27 +197,17 @@ func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, ke
 			if reason == ReasonTagGone {
 				reason = ReasonManifestGone
 			}
-			problems = append(problems, Problem{Digest: d, Reason: reason})
+			v.problems = append(v.problems, Problem{Digest: d, Reason: reason})
 		}
 		for _, idx := range listedBy[d] {
 			reason := headProblem[i]
 			if reason == ReasonTagGone {
 				reason = ReasonChildGone
 			}
-			problems = append(problems, Problem{Digest: d, Index: idx, Reason: reason})
+			v.problems = append(v.problems, Problem{Digest: d, Index: idx, Reason: reason})
 		}
 	}
-	sort.Slice(problems, func(a, b int) bool {
-		pa, pb := problems[a], problems[b]
-		if pa.Tag != pb.Tag {
-			return pa.Tag < pb.Tag
-		}
-		if pa.Index != pb.Index {
-			return pa.Index < pb.Index
-		}
-		return pa.Digest < pb.Digest
-	})
-	return problems, nil
+	return nil
 }
 
 // head checks that ref exists. It returns the digest it resolves to, or
