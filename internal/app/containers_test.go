@@ -56,12 +56,7 @@ func newRegistryWorld(t *testing.T, visibility string) *registryWorld {
 	w.repo = containers.Repository("acme", "app")
 	w.gh.AddOrg("acme")
 	w.gh.AddPackage("acme", "container", "app", visibility)
-	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
-		_ = reg.DeleteManifest(containers.Repository(owner, name), v.Name)
-	})
-	w.gh.OnRestore(func(owner, typ, name string, v fakegh.Version) {
-		_ = reg.Restore(containers.Repository(owner, name), v.Name)
-	})
+	mirrorToRegistry(w.gh, reg)
 	return w
 }
 

@@ -212,19 +212,23 @@ func (d *demoEnv) seed() error {
 	}
 	d.described = append(d.described, fmt.Sprintf("npm %s/widgets (private, %d versions): releases 0.9.0…2.0.0 and their pre-releases", demoOwner, len(npm)))
 
-	// Deleting or restoring a container version through the API deletes
-	// or restores its manifest, as on ghcr.io.
-	d.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
-		if typ == "container" {
-			_ = d.reg.DeleteManifest(containers.Repository(owner, name), v.Name)
-		}
-	})
-	d.gh.OnRestore(func(owner, typ, name string, v fakegh.Version) {
-		if typ == "container" {
-			_ = d.reg.Restore(containers.Repository(owner, name), v.Name)
-		}
-	})
+	mirrorToRegistry(d.gh, d.reg)
 	return nil
+}
+
+// mirrorToRegistry makes deleting or restoring a container version through
+// gh's API delete or restore its manifest in reg, as on ghcr.io.
+func mirrorToRegistry(gh *fakegh.Server, reg *fakeregistry.Registry) {
+	gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
+		if typ == "container" {
+			_ = reg.DeleteManifest(containers.Repository(owner, name), v.Name)
+		}
+	})
+	gh.OnRestore(func(owner, typ, name string, v fakegh.Version) {
+		if typ == "container" {
+			_ = reg.Restore(containers.Repository(owner, name), v.Name)
+		}
+	})
 }
 
 // settings are the demo's run settings: its policy file, its servers.

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,23 +19,22 @@ import (
 
 const testToken = "ghs_e2eSecretTokenValue0123456789"
 
-// countingServer serves h over HTTP on loopback and counts every request
-// that reaches it, routed or not.
+// countingServer serves a fake GitHub over HTTP on loopback; requests()
+// is the fake's own count of every request that reached it, routed or not.
 type countingServer struct {
 	*httptest.Server
-	n atomic.Int64
+	gh *fakegh.Server
 }
 
-func newCountingServer(t *testing.T, h http.Handler) *countingServer {
+func newCountingServer(t *testing.T, gh *fakegh.Server) *countingServer {
 	t.Helper()
-	cs := &countingServer{}
-	cs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cs.n.Add(1)
-		h.ServeHTTP(w, r)
-	}))
+	cs := &countingServer{Server: httptest.NewServer(gh), gh: gh}
 	t.Cleanup(cs.Close)
 	return cs
 }
+
+// requests returns how many requests reached the server.
+func (cs *countingServer) requests() int { return cs.gh.CountRequests("") }
 
 // runner is the environment a GitHub runner gives a docker action: every
 // input action.yml declares as INPUT_<NAME> (hyphens kept, defaults

@@ -79,7 +79,7 @@ func TestActionBadInputs(t *testing.T) {
 			if tc.input == policy.InToken {
 				r.env["INPUT_TOKEN"] = ""
 			}
-			before := srv.n.Load()
+			before := srv.requests()
 			r.stdout.Reset()
 			ctx := context.Background()
 			r.code = Main(ctx, nil, func(k string) string { return r.env[k] }, &r.stdout, &r.stderr)
@@ -93,7 +93,7 @@ func TestActionBadInputs(t *testing.T) {
 			if tc.value != "" && tc.input != policy.InPolicyFile && tc.input != policy.InRestoreFrom && !strings.Contains(out, tc.value) {
 				t.Errorf("the message does not quote the bad value %q:\n%s", tc.value, out)
 			}
-			if n := srv.n.Load() - before; n != 0 {
+			if n := srv.requests() - before; n != 0 {
 				t.Errorf("%d requests reached the API after an input error", n)
 			}
 			if b, _ := os.ReadFile(r.output); len(b) != 0 {
@@ -123,7 +123,7 @@ func TestActionReportsEveryBadInputAtOnce(t *testing.T) {
 			t.Errorf("%s not reported:\n%s", name, r.stdout.String())
 		}
 	}
-	if n := srv.n.Load(); n != 0 {
+	if n := srv.requests(); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
 }
@@ -139,7 +139,7 @@ func TestActionRestoreFromExclusive(t *testing.T) {
 	if r.code != ExitInvalid || !strings.Contains(r.stdout.String(), "::error::restore-from: cannot be combined with packages, keep-latest") {
 		t.Errorf("exit %d:\n%s", r.code, r.stdout.String())
 	}
-	if n := srv.n.Load(); n != 0 {
+	if n := srv.requests(); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
 }
@@ -176,7 +176,7 @@ func TestCLIBadInputs(t *testing.T) {
 			if !strings.Contains(stderr, "retention: "+tc.input) {
 				t.Errorf("no message naming %s:\n%s", tc.input, stderr)
 			}
-			if n := srv.n.Load(); n != 0 {
+			if n := srv.requests(); n != 0 {
 				t.Errorf("%d requests reached the API", n)
 			}
 		})
@@ -207,7 +207,7 @@ func TestCLIBadInputs(t *testing.T) {
 			if strings.Contains(stdout+stderr, testToken) {
 				t.Errorf("the token was printed")
 			}
-			if n := srv.n.Load(); n != 0 {
+			if n := srv.requests(); n != 0 {
 				t.Errorf("%d requests reached the API", n)
 			}
 		})

@@ -29,11 +29,7 @@ func TestActionCleansAThreePackageOrganisation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
-	gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
-		if typ == "container" {
-			_ = reg.DeleteManifest(containers.Repository(owner, name), v.Name)
-		}
-	})
+	mirrorToRegistry(gh, reg)
 	gh.AddOrg("acme")
 
 	// container acme/app: 20 tagged two-platform images (60 versions), one
