@@ -16,13 +16,13 @@ import (
 	"github.com/pkgretention/retention/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/app")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// golden compares got with the golden file testdata/app/name, or rewrites
+// golden compares got with the golden file testdata/name, or rewrites
 // it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("..", "..", "testdata", "app", name)
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

@@ -47,7 +47,7 @@ type apiResponse struct {
 // loadSpec reads the checked-in extract of GitHub's OpenAPI description.
 func loadSpec(t testing.TB) *apiSpec {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/openapi/packages.json")
+	b, err := os.ReadFile("testdata/openapi/packages.json")
 	if err != nil {
 		t.Fatalf("read OpenAPI extract: %v", err)
 	}
