@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -16,9 +15,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden plans in testdata/policy")
+	"github.com/pkgretention/retention/internal/golden"
+)
 
 const goldenDir = "../testdata/policy"
 
@@ -198,27 +197,14 @@ func TestGolden(t *testing.T) {
 			plan := Build(pol, pkgs, sc.Now)
 			checkInvariants(t, pol, pkgs, plan)
 			got := encodePlan(t, plan)
-			golden := strings.TrimSuffix(file, ".yaml") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./policy -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("plan differs from %s (go test ./policy -update rewrites it):\n%s", golden, lineDiff(string(want), string(got)))
-			}
+			golden.Check(t, strings.TrimSuffix(file, ".yaml")+".golden.json", got)
 			// The plan file reads back to the same plan.
 			var back Plan
 			if err := json.Unmarshal(got, &back); err != nil {
 				t.Fatalf("plan does not decode: %v", err)
 			}
 			if again := encodePlan(t, &back); !bytes.Equal(again, got) {
-				t.Errorf("plan changes through a JSON round trip:\n%s", lineDiff(string(got), string(again)))
+				t.Errorf("plan changes through a JSON round trip:\n%s", golden.Diff(string(got), string(again)))
 			}
 		})
 	}
@@ -256,29 +242,6 @@ func TestGoldenReasons(t *testing.T) {
 			t.Errorf("no golden plan has reason %q", r)
 		}
 	}
-}
-
-// lineDiff shows the first differing lines of two texts.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			fmt.Fprintf(&b, "line %d:\n  want: %s\n  got:  %s\n", i+1, a, c)
-			if shown++; shown == 10 {
-				break
-			}
-		}
-	}
-	return b.String()
 }
 
 // TestPureImports keeps the package free of I/O: its non-test files import

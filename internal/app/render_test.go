@@ -3,9 +3,7 @@ package app
 import (
 	"bytes"
 	"crypto/sha256"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,32 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgretention/retention/internal/golden"
 	"github.com/pkgretention/retention/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with the golden file testdata/name, or rewrites
-// it with -update.
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with the golden file testdata/name, or rewrites it
+// with -update.
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/app -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./internal/app -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 // digest makes a sha256 digest from a seed.
@@ -96,7 +77,7 @@ func samplePlan() *policy.Plan {
 
 func TestSummaryGolden(t *testing.T) {
 	p := samplePlan()
-	golden(t, "summary.md", renderSummary(p, false, "/tmp/plan.json", defaultSummaryLimits))
+	checkGolden(t, "summary.md", renderSummary(p, false, "/tmp/plan.json", defaultSummaryLimits))
 
 	dry := samplePlan()
 	dry.DryRun = true
@@ -105,7 +86,7 @@ func TestSummaryGolden(t *testing.T) {
 			dry.Packages[i].Versions[j].Result = ""
 		}
 	}
-	golden(t, "summary-dry-run.md", renderSummary(dry, false, "/tmp/plan.json", defaultSummaryLimits))
+	checkGolden(t, "summary-dry-run.md", renderSummary(dry, false, "/tmp/plan.json", defaultSummaryLimits))
 }
 
 func TestTableGolden(t *testing.T) {
@@ -113,7 +94,7 @@ func TestTableGolden(t *testing.T) {
 	if err := writeTable(&buf, samplePlan(), false); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table.txt", buf.String())
+	checkGolden(t, "table.txt", buf.String())
 }
 
 // bigPlan has packages packages of n versions each, the oldest half
@@ -143,7 +124,7 @@ func TestSummaryCapped(t *testing.T) {
 		p := bigPlan(1, 10)
 		p.Packages[0].Versions[1].Result = "failed:boom" // a kept row that failed is still shown first
 		s := renderSummary(p, false, "", summaryLimits{RowsPerPackage: 4, Bytes: 1 << 20})
-		golden(t, "summary-capped.md", s)
+		checkGolden(t, "summary-capped.md", s)
 		if got := strings.Count(s, "\n| sha256:"); got != 4 {
 			t.Errorf("%d version rows, want 4", got)
 		}
@@ -274,13 +255,13 @@ func restorePlan(dry bool) *policy.Plan {
 }
 
 func TestRestoreSummaryGolden(t *testing.T) {
-	golden(t, "summary-restore.md", renderSummary(restorePlan(false), true, "/tmp/plan.json", defaultSummaryLimits))
-	golden(t, "summary-restore-dry-run.md", renderSummary(restorePlan(true), true, "/tmp/plan.json", defaultSummaryLimits))
+	checkGolden(t, "summary-restore.md", renderSummary(restorePlan(false), true, "/tmp/plan.json", defaultSummaryLimits))
+	checkGolden(t, "summary-restore-dry-run.md", renderSummary(restorePlan(true), true, "/tmp/plan.json", defaultSummaryLimits))
 	var buf bytes.Buffer
 	if err := writeTable(&buf, restorePlan(true), true); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table-restore-dry-run.txt", buf.String())
+	checkGolden(t, "table-restore-dry-run.txt", buf.String())
 }
 
 func TestCountTotalsRestore(t *testing.T) {
