@@ -24,24 +24,6 @@ type arrival struct {
 	at           time.Time
 }
 
-// signalClock is a fake clock that reports every real wait (d > 0) on
-// slept once it is over.
-type signalClock struct {
-	*clock.Fake
-	slept chan time.Duration
-}
-
-func (c *signalClock) Sleep(ctx context.Context, d time.Duration) error {
-	err := c.Fake.Sleep(ctx, d)
-	if d > 0 {
-		select {
-		case c.slept <- d:
-		default:
-		}
-	}
-	return err
-}
-
 // A Retry-After met while reading one package holds the reads of every
 // other package of the same Reader, whichever call they belong to: a
 // request started after the gate closed reaches the registry only once it
@@ -64,7 +46,7 @@ func TestRetryAfterHoldsEveryPackage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &signalClock{Fake: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), slept: make(chan time.Duration, 1)}
+			clk := clock.NewWatched(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), false)
 			reg := fakeregistry.New(fakeregistry.Options{Token: "ghp_test"})
 			var (
 				mu       sync.Mutex
@@ -134,7 +116,7 @@ func TestRetryAfterHoldsEveryPackage(t *testing.T) {
 						libDone <- result{st: st, stats: stats, err: err}
 					}()
 					select {
-					case <-clk.slept:
+					case <-clk.Sleeps:
 					case <-arrived:
 					}
 				},

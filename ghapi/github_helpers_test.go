@@ -1,7 +1,6 @@
 package ghapi
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -244,19 +243,6 @@ func (p *ghPager[T]) requestsFor(page int) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pages[page]
-}
-
-// ghBlockingClock is a clock whose Sleep blocks until its context ends,
-// announcing each sleep on Sleeping.
-type ghBlockingClock struct {
-	*clock.Fake
-	Sleeping chan time.Duration
-}
-
-func (c *ghBlockingClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.Sleeping <- d
-	<-ctx.Done()
-	return ctx.Err()
 }
 
 func ghURL(t *testing.T, s string) *url.URL {

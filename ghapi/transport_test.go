@@ -532,14 +532,14 @@ func TestContextCancelStopsWait(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &ghBlockingClock{Fake: clock.NewFake(ghEpoch), Sleeping: make(chan time.Duration, 1)}
+			clk := clock.NewWatched(ghEpoch, true)
 			s := newGHServer(t, clk)
 			s.handle("DELETE", ghTestDeletePath, tt.answer)
 			g := ghClient(t, s, func(o *GitHubOptions) { o.Clock = clk })
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- g.DeleteVersion(ctx, ghTestPkg, 1) }()
-			<-clk.Sleeping
+			<-clk.Sleeps
 			cancel()
 			if err := <-done; !errors.Is(err, context.Canceled) {
 				t.Errorf("err = %v, want context.Canceled", err)

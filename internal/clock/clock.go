@@ -84,3 +84,43 @@ func (f *Fake) Slept() time.Duration {
 	defer f.mu.Unlock()
 	return f.slept
 }
+
+// Watched is a Fake whose waits a test can follow: every Sleep of d > 0
+// is reported on Sleeps. With Hold false, Sleep moves the time as Fake's
+// does and then reports d if Sleeps has room (it never blocks). With Hold
+// true, Sleep reports d (waiting for the test to receive it) and then holds
+// until its context ends, so that a test can cancel a request while it
+// waits.
+type Watched struct {
+	*Fake
+	Sleeps chan time.Duration
+	Hold   bool
+}
+
+// NewWatched returns a Watched clock set to start, with room for one
+// report on Sleeps.
+func NewWatched(start time.Time, hold bool) *Watched {
+	return &Watched{Fake: NewFake(start), Sleeps: make(chan time.Duration, 1), Hold: hold}
+}
+
+// Sleep waits as the type comment says.
+func (w *Watched) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return w.Fake.Sleep(ctx, d)
+	}
+	if w.Hold {
+		select {
+		case w.Sleeps <- d:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	err := w.Fake.Sleep(ctx, d)
+	select {
+	case w.Sleeps <- d:
+	default:
+	}
+	return err
+}

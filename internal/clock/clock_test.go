@@ -39,3 +39,38 @@ func TestFakeSleepMovesTimeWithoutWaiting(t *testing.T) {
 		t.Errorf("Sleep on a cancelled context = %v and moved the time to %s", err, f.Now())
 	}
 }
+
+func TestWatched(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t.Run("moves and reports", func(t *testing.T) {
+		w := NewWatched(start, false)
+		if err := w.Sleep(context.Background(), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if d := <-w.Sleeps; d != time.Minute {
+			t.Errorf("reported %s, want 1m", d)
+		}
+		if err := w.Sleep(context.Background(), time.Second); err != nil { // Sleeps full: no block
+			t.Fatal(err)
+		}
+		if got := w.Now(); !got.Equal(start.Add(time.Minute + time.Second)) {
+			t.Errorf("Now = %s, want start+1m1s", got)
+		}
+	})
+	t.Run("holds until cancelled", func(t *testing.T) {
+		w := NewWatched(start, true)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Sleep(ctx, time.Hour) }()
+		if d := <-w.Sleeps; d != time.Hour {
+			t.Errorf("reported %s, want 1h", d)
+		}
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Errorf("Sleep = %v, want context.Canceled", err)
+		}
+		if w.Slept() != 0 || !w.Now().Equal(start) {
+			t.Errorf("a held sleep moved the clock: slept %s", w.Slept())
+		}
+	})
+}
