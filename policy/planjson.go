@@ -12,19 +12,7 @@ import (
 func (p *Plan) WriteJSON(w io.Writer) error {
 	pw := &planWriter{w: w}
 	pw.str("{\n  \"packages\": ")
-	if len(p.Packages) == 0 {
-		pw.str("[]")
-	} else {
-		pw.str("[")
-		for k := range p.Packages {
-			if k > 0 {
-				pw.str(",")
-			}
-			pw.str("\n    ")
-			pw.pkg(&p.Packages[k])
-		}
-		pw.str("\n  ]")
-	}
+	pw.array(len(p.Packages), "    ", func(k int) { pw.pkg(&p.Packages[k]) })
 	pw.str(",\n  \"policy\": ")
 	pw.value(p.Policy, "  ")
 	pw.str(",\n  \"started_at\": ")
@@ -35,15 +23,12 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	return pw.err
 }
 
-// packageHead is a PackagePlan without its versions.
+// packageHead encodes a PackagePlan without its versions: its nil
+// Versions, omitted, hides the embedded one (a field of the outer struct
+// wins over a promoted field of the same name).
 type packageHead struct {
-	Owner      string      `json:"owner"`
-	Type       PackageType `json:"type"`
-	Name       string      `json:"name"`
-	Visibility string      `json:"visibility"`
-	Complete   bool        `json:"complete"`
-	Error      string      `json:"error,omitempty"`
-	Deferred   bool        `json:"deferred,omitempty"`
+	*PackagePlan
+	Versions []VersionPlan `json:"versions,omitempty"`
 }
 
 // planWriter writes JSON pieces indented as json.Encoder's SetIndent("",
@@ -80,30 +65,39 @@ func (pw *planWriter) value(v any, prefix string) {
 	}
 }
 
+// array writes n items as a JSON array, each on its own line at indent
+// (written by item), the closing bracket one level out; "[]" when empty.
+func (pw *planWriter) array(n int, indent string, item func(i int)) {
+	if n == 0 {
+		pw.str("[]")
+		return
+	}
+	open := "\n" + indent
+	pw.str("[")
+	for i := range n {
+		if i > 0 {
+			pw.str(",")
+		}
+		pw.str(open)
+		item(i)
+	}
+	pw.str(open[:len(open)-2] + "]")
+}
+
 func (pw *planWriter) pkg(pp *PackagePlan) {
-	head := pw.encode(packageHead{pp.Owner, pp.Type, pp.Name, pp.Visibility, pp.Complete, pp.Error, pp.Deferred}, "    ")
+	head := pw.encode(packageHead{PackagePlan: pp}, "    ")
 	// Reopen the head's object to add the versions as its last field.
 	head = bytes.TrimSuffix(head, []byte("\n    }"))
 	if pw.err == nil {
 		_, pw.err = pw.w.Write(head)
 	}
 	pw.str(",\n      \"versions\": ")
-	if len(pp.Versions) == 0 {
-		pw.str("[]")
-	} else {
-		pw.str("[")
-		for i := range pp.Versions {
-			if i > 0 {
-				pw.str(",")
-			}
-			pw.str("\n        ")
-			v := pp.Versions[i]
-			if v.Tags == nil {
-				v.Tags = []string{}
-			}
-			pw.value(v, "        ")
+	pw.array(len(pp.Versions), "        ", func(i int) {
+		v := pp.Versions[i]
+		if v.Tags == nil {
+			v.Tags = []string{}
 		}
-		pw.str("\n      ]")
-	}
+		pw.value(v, "        ")
+	})
 	pw.str("\n    }")
 }
