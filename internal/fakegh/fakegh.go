@@ -35,6 +35,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -217,6 +218,8 @@ type Server struct {
 
 	onDelete  func(owner, typ, name string, v Version)
 	onRestore func(owner, typ, name string, v Version)
+
+	intercepts map[string]Interceptor // by "METHOD escaped-path"
 }
 
 type pointWindow struct {
@@ -312,6 +315,38 @@ func (s *Server) OnRestore(fn func(owner, typ, name string, v Version)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onRestore = fn
+}
+
+// Interceptor answers a request in place of the fake; next writes the
+// fake's own answer, which it may call (with the request as it is or
+// changed) to pass the request on, or not call.
+type Interceptor func(w http.ResponseWriter, r *http.Request, next http.Handler)
+
+// Intercept hands the requests with method and escapedPath (as received,
+// without the base path: "/orgs/acme/packages/container/team%2Fapp") to
+// h: a test scripts an exact answer (a refusal with given headers, a
+// hang-up, a page held back) or edits the fake's. The request is logged,
+// counted and timed as any other; a path escaped otherwise is not
+// intercepted. A nil h removes the interceptor.
+func (s *Server) Intercept(method, escapedPath string, h Interceptor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.intercepts == nil {
+		s.intercepts = map[string]Interceptor{}
+	}
+	key := method + " " + escapedPath
+	if h == nil {
+		delete(s.intercepts, key)
+		return
+	}
+	s.intercepts[key] = h
+}
+
+// InFlight returns how many requests are in flight now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight
 }
 
 // account is an organisation or a user.

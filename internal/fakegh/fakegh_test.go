@@ -692,3 +692,44 @@ func TestBasePath(t *testing.T) {
 		t.Errorf("outside the base path: %d, want 404", res.StatusCode)
 	}
 }
+
+// An interceptor answers in the fake's place or edits its answer; the
+// request is logged either way, and a path escaped otherwise is not
+// intercepted.
+func TestIntercept(t *testing.T) {
+	s, srv, _ := newFake(t)
+	s.AddPackage("acme", "container", "team/app", "private")
+	s.AddVersion("acme", "container", "team/app", Version{ID: 7})
+	s.Intercept("DELETE", "/orgs/acme/packages/container/team%2Fapp/versions/7", func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		w.Header().Set("Retry-After", "20")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	s.Intercept("GET", "/orgs/acme/packages/container/team%2Fapp/versions", func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		w.Header().Set("X-Intercepted", "yes")
+		next.ServeHTTP(w, r)
+	})
+	res, _ := do(t, srv, "DELETE", "/orgs/acme/packages/container/team%2Fapp/versions/7")
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "20" {
+		t.Errorf("intercepted DELETE: %d, retry-after %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if len(s.Active("acme", "container", "team/app")) != 1 {
+		t.Error("the intercepted DELETE reached the fake")
+	}
+	res, body := do(t, srv, "GET", "/orgs/acme/packages/container/team%2Fapp/versions")
+	if res.StatusCode != http.StatusOK || res.Header.Get("X-Intercepted") != "yes" || !strings.Contains(body, `"id":7`) {
+		t.Errorf("passed-on GET: %d %q %s", res.StatusCode, res.Header.Get("X-Intercepted"), body)
+	}
+	res, _ = do(t, srv, "DELETE", "/orgs/acme/packages/container/team%252Fapp/versions/7")
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("double-escaped DELETE: %d, want the fake's 404", res.StatusCode)
+	}
+	if n := s.CountRequests(""); n != 3 {
+		t.Errorf("requests logged = %d, want 3", n)
+	}
+	if got := s.Requests()[0].Status; got != http.StatusServiceUnavailable {
+		t.Errorf("logged status of the intercepted request = %d, want 503", got)
+	}
+	if n := s.InFlight(); n != 0 {
+		t.Errorf("in flight = %d after every answer, want 0", n)
+	}
+}

@@ -86,7 +86,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.violate(r, fmt.Sprintf("mutating request sent while %d other(s) were in flight", s.mutInFlight-1))
 	}
 	c := &call{s: s, r: r, now: now, route: rt, params: params, origin: origin(r)}
-	rep := s.decide(c)
+	icpt := s.intercepts[r.Method+" "+strings.TrimPrefix(path, s.basePath)]
+	var rep *reply
+	if icpt == nil {
+		rep = s.decide(c)
+	}
 	s.mu.Unlock()
 
 	// A request stops being in flight the moment its answer can reach the
@@ -113,6 +117,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer finish(0)
 
+	if icpt != nil {
+		// The test's handler answers; next is the fake's own answer.
+		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.r = r
+			s.mu.Lock()
+			rep := s.decide(c)
+			s.mu.Unlock()
+			s.write(w, rep, seq, finish)
+		})
+		icpt(&finishWriter{ResponseWriter: w, finish: finish}, r, next)
+		return
+	}
+	s.write(w, rep, seq, finish)
+}
+
+// write writes rep, calling finish with its status the moment the answer
+// can reach the client.
+func (s *Server) write(w http.ResponseWriter, rep *reply, seq int64, finish func(status int)) {
 	for _, h := range rep.hooks {
 		h()
 	}
@@ -156,6 +178,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(body)
 	}
 }
+
+// finishWriter ends a request's time in flight when an intercepting
+// handler starts its answer.
+type finishWriter struct {
+	http.ResponseWriter
+	finish func(status int)
+}
+
+func (w *finishWriter) WriteHeader(status int) {
+	w.finish(status)
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *finishWriter) Write(b []byte) (int, error) {
+	w.finish(http.StatusOK)
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (a handler
+// that hangs up).
+func (w *finishWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // decide answers a request; it runs under s.mu.
 func (s *Server) decide(c *call) *reply {
