@@ -10,89 +10,41 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/fakegh"
 )
 
 // ghEpoch is the fake clock's start in these tests.
 var ghEpoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// ghServer is a per-test GitHub stand-in: handlers keyed by
-// "METHOD escaped-path" (r.URL.EscapedPath(), so a name escaped zero or
-// two times finds no handler), every request counted and its arrival time
-// on the test's clock recorded.
+// ghServer is the fake GitHub (internal/fakegh) on loopback for one test,
+// on the test's clock. handle scripts the answer of one endpoint, keyed by
+// its escaped path (so that a name escaped zero or two times is not
+// scripted); every request is logged and counted by the fake.
 type ghServer struct {
-	t   *testing.T
+	*fakegh.Server
 	srv *httptest.Server
 	clk clock.Clock
-
-	mu       sync.Mutex
-	routes   map[string]http.HandlerFunc
-	requests []ghRequest
-
-	inFlight, maxInFlight atomic.Int64
 }
 
-type ghRequest struct {
-	Method, Path, Query string
-	At                  time.Time // on the test's clock
-	Auth, UserAgent     string
-}
-
-func newGHServer(t *testing.T, clk clock.Clock) *ghServer {
+func newGHServer(t *testing.T, clk clock.Clock, opts ...fakegh.Option) *ghServer {
 	t.Helper()
-	s := &ghServer{t: t, clk: clk, routes: map[string]http.HandlerFunc{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	gh := fakegh.New(append([]fakegh.Option{fakegh.WithClock(clk)}, opts...)...)
+	s := &ghServer{Server: gh, srv: httptest.NewServer(gh), clk: clk}
 	t.Cleanup(s.srv.Close)
 	return s
 }
 
-// handle registers h for method and escaped path (the server's path
-// prefix, if any, included).
+// handle answers method and escapedPath with h instead of the fake.
 func (s *ghServer) handle(method, escapedPath string, h http.HandlerFunc) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.routes[method+" "+escapedPath] = h
-}
-
-func (s *ghServer) serve(w http.ResponseWriter, r *http.Request) {
-	n := s.inFlight.Add(1)
-	defer s.inFlight.Add(-1)
-	for {
-		m := s.maxInFlight.Load()
-		if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	key := r.Method + " " + r.URL.EscapedPath()
-	s.mu.Lock()
-	s.requests = append(s.requests, ghRequest{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, At: s.clk.Now(), Auth: r.Header.Get("Authorization"), UserAgent: r.Header.Get("User-Agent")})
-	h := s.routes[key]
-	s.mu.Unlock()
-	if h == nil {
-		s.t.Errorf("unexpected request %s", key)
-		ghError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	h(w, r)
+	s.Intercept(method, escapedPath, func(w http.ResponseWriter, r *http.Request, _ http.Handler) { h(w, r) })
 }
 
 // count returns how many requests arrived.
-func (s *ghServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
-
-// log returns a copy of the requests received.
-func (s *ghServer) log() []ghRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]ghRequest(nil), s.requests...)
-}
+func (s *ghServer) count() int { return s.CountRequests("") }
 
 // ghClient returns a client for s with a fixed jitter source; mod may
 // change the options.
@@ -127,31 +79,10 @@ func ghJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// ghVersion is a package version as GitHub's package-version schema has it.
-type ghVersion struct {
-	ID             int64      `json:"id"`
-	Name           string     `json:"name"`
-	URL            string     `json:"url"`
-	PackageHTMLURL string     `json:"package_html_url"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	HTMLURL        string     `json:"html_url"`
-	Metadata       ghMetadata `json:"metadata"`
-}
-
-type ghMetadata struct {
-	PackageType string       `json:"package_type"`
-	Container   *ghContainer `json:"container,omitempty"`
-}
-
-type ghContainer struct {
-	Tags []string `json:"tags"`
-}
-
 // ghVersions makes n container versions, newest first, ids from first
 // down; every tenth is tagged.
-func ghVersions(n int, first int64) []ghVersion {
-	vs := make([]ghVersion, n)
+func ghVersions(n int, first int64) []fakegh.Version {
+	vs := make([]fakegh.Version, n)
 	for i := range vs {
 		id := first - int64(i)
 		created := ghEpoch.Add(-time.Duration(i) * time.Hour)
@@ -159,18 +90,19 @@ func ghVersions(n int, first int64) []ghVersion {
 		if i%10 == 0 {
 			tags = []string{"v" + strconv.FormatInt(id, 10)}
 		}
-		vs[i] = ghVersion{
-			ID:             id,
-			Name:           fmt.Sprintf("sha256:%064x", id),
-			URL:            fmt.Sprintf("https://api.github.com/orgs/acme/packages/container/app/versions/%d", id),
-			PackageHTMLURL: "https://github.com/orgs/acme/packages/container/package/app",
-			CreatedAt:      created,
-			UpdatedAt:      created.Add(time.Minute),
-			HTMLURL:        fmt.Sprintf("https://github.com/orgs/acme/packages/container/app/%d", id),
-			Metadata:       ghMetadata{PackageType: "container", Container: &ghContainer{Tags: tags}},
-		}
+		vs[i] = fakegh.Version{ID: id, Name: fmt.Sprintf("sha256:%064x", id), Tags: tags, CreatedAt: created, UpdatedAt: created.Add(time.Minute)}
 	}
 	return vs
+}
+
+// ghVersionsJSON encodes versions of acme's container package app as the
+// fake serves them.
+func ghVersionsJSON(vs []fakegh.Version) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = fakegh.VersionJSON("acme", "container", "app", v)
+	}
+	return out
 }
 
 // ghPager serves a list endpoint from items, per_page=100 enforced, with

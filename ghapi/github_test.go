@@ -82,7 +82,7 @@ func ghBarrier(t *testing.T, s *ghServer, limit int) func(w http.ResponseWriter,
 		if page == 1 {
 			return false
 		}
-		if s.inFlight.Load() >= int64(limit) {
+		if s.InFlight() >= limit {
 			once.Do(func() {
 				<-time.After(50 * time.Millisecond)
 				close(full)
@@ -91,7 +91,7 @@ func ghBarrier(t *testing.T, s *ghServer, limit int) func(w http.ResponseWriter,
 		select {
 		case <-full:
 		case <-time.After(10 * time.Second):
-			t.Errorf("page %d: never saw %d requests in flight (max %d)", page, limit, s.maxInFlight.Load())
+			t.Errorf("page %d: never saw %d requests in flight (max %d)", page, limit, s.MaxInFlight())
 			once.Do(func() { close(full) })
 		}
 		return false
@@ -102,7 +102,7 @@ func TestListVersionsConcurrentPages(t *testing.T) {
 	const limit = 4
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	items := ghVersions(1050, 5000)
-	pager := &ghPager[ghVersion]{t: t, items: items, state: "active"}
+	pager := &ghPager[any]{t: t, items: ghVersionsJSON(items), state: "active"}
 	pager.before = ghBarrier(t, s, limit)
 	s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
 	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
@@ -120,14 +120,14 @@ func TestListVersionsConcurrentPages(t *testing.T) {
 			t.Errorf("page %d requested %d times, want 1", p, n)
 		}
 	}
-	if m := s.maxInFlight.Load(); m != limit {
+	if m := s.MaxInFlight(); m != limit {
 		t.Errorf("max requests in flight = %d, want %d", m, limit)
 	}
 	ghCheckVersions(t, got, items)
 }
 
 // ghCheckVersions checks that got holds every item exactly once, converted.
-func ghCheckVersions(t *testing.T, got []policy.Version, items []ghVersion) {
+func ghCheckVersions(t *testing.T, got []policy.Version, items []fakegh.Version) {
 	t.Helper()
 	if len(got) != len(items) {
 		t.Errorf("got %d versions, want %d", len(got), len(items))
@@ -145,10 +145,7 @@ func ghCheckVersions(t *testing.T, got []policy.Version, items []ghVersion) {
 			t.Errorf("version %d missing", it.ID)
 			continue
 		}
-		var tags []string
-		if it.Metadata.Container != nil {
-			tags = it.Metadata.Container.Tags
-		}
+		tags := it.Tags
 		if v.Name != it.Name || !v.CreatedAt.Equal(it.CreatedAt) || !v.UpdatedAt.Equal(it.UpdatedAt) || strings.Join(v.Tags, ",") != strings.Join(tags, ",") {
 			t.Errorf("version %d = %+v, want name %s created %s updated %s tags %v", it.ID, v, it.Name, it.CreatedAt, it.UpdatedAt, tags)
 		}
@@ -158,7 +155,7 @@ func ghCheckVersions(t *testing.T, got []policy.Version, items []ghVersion) {
 func TestListVersionsNextOnly(t *testing.T) {
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	items := ghVersions(250, 900)
-	pager := &ghPager[ghVersion]{t: t, items: items, noLast: true, state: "deleted"}
+	pager := &ghPager[any]{t: t, items: ghVersionsJSON(items), noLast: true, state: "deleted"}
 	s.handle("GET", "/users/octocat/packages/container/app/versions", pager.ServeHTTP)
 	g := ghClient(t, s, nil)
 
@@ -170,7 +167,7 @@ func TestListVersionsNextOnly(t *testing.T) {
 	if n := s.count(); n != 3 {
 		t.Errorf("requests = %d, want 3", n)
 	}
-	if m := s.maxInFlight.Load(); m != 1 {
+	if m := s.MaxInFlight(); m != 1 {
 		t.Errorf("max in flight = %d, want 1 (rel=next only: one page after the other)", m)
 	}
 	ghCheckVersions(t, got, items)
@@ -179,10 +176,12 @@ func TestListVersionsNextOnly(t *testing.T) {
 func TestListVersionsSinglePage(t *testing.T) {
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	items := ghVersions(40, 40)
+	var npm []any
 	for i := range items {
-		items[i].Metadata = ghMetadata{PackageType: "npm"}
+		items[i].Tags = nil
+		npm = append(npm, fakegh.VersionJSON("acme", "npm", "lib", items[i]))
 	}
-	pager := &ghPager[ghVersion]{t: t, items: items}
+	pager := &ghPager[any]{t: t, items: npm}
 	s.handle("GET", "/orgs/acme/packages/npm/lib/versions", pager.ServeHTTP)
 	got, err := ghClient(t, s, nil).ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Npm, Name: "lib"}, "active")
 	if err != nil {
@@ -205,10 +204,10 @@ func TestListVersionsShiftedWhileListing(t *testing.T) {
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	items := ghVersions(300, 1000)
 	shifted := append(ghVersions(1, 1001), items...)
-	pager := &ghPager[ghVersion]{t: t, items: items, noLast: true}
+	pager := &ghPager[any]{t: t, items: ghVersionsJSON(items), noLast: true}
 	pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
 		if page == 2 {
-			pager.items = shifted // pages 2 and 3 see the new version on top
+			pager.items = ghVersionsJSON(shifted) // pages 2 and 3 see the new version on top
 		}
 		return false
 	}
@@ -242,7 +241,7 @@ func TestListVersionsBeyondAnnouncedLast(t *testing.T) {
 			links = append(links, fmt.Sprintf(`<%s/orgs/acme/packages/container/app/versions?page=3&per_page=100>; rel="last"`, "http://"+r.Host))
 		}
 		w.Header().Set("Link", strings.Join(links, ", "))
-		ghJSON(w, items[(page-1)*100:min(page*100, len(items))])
+		ghJSON(w, ghVersionsJSON(items[(page-1)*100:min(page*100, len(items))]))
 	})
 	got, err := ghClient(t, s, nil).ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
 	if err != nil {
@@ -257,7 +256,7 @@ func TestListVersionsBeyondAnnouncedLast(t *testing.T) {
 func TestListVersionsPageFailsAfterRetries(t *testing.T) {
 	clk := clock.NewFake(ghEpoch)
 	s := newGHServer(t, clk)
-	pager := &ghPager[ghVersion]{t: t, items: ghVersions(1050, 5000)}
+	pager := &ghPager[any]{t: t, items: ghVersionsJSON(ghVersions(1050, 5000))}
 	pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
 		if page == 5 {
 			ghError(w, http.StatusInternalServerError, "Server Error")
@@ -297,7 +296,7 @@ func TestListVersionsFailureCancelsOtherPages(t *testing.T) {
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	var cancelled atomic.Int64
 	arrived := make(chan struct{}, 2)
-	pager := &ghPager[ghVersion]{t: t, items: ghVersions(1050, 5000)}
+	pager := &ghPager[any]{t: t, items: ghVersionsJSON(ghVersions(1050, 5000))}
 	pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
 		switch page {
 		case 1:
@@ -345,10 +344,10 @@ func TestListVersionsShareTheLimit(t *testing.T) {
 	const limit = 3
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	barrier := ghBarrier(t, s, limit)
-	items := map[string][]ghVersion{}
+	items := map[string][]fakegh.Version{}
 	for i, name := range []string{"a", "b", "c"} {
 		items[name] = ghVersions(520, int64(10000*(i+1)))
-		p := &ghPager[ghVersion]{t: t, items: items[name], before: barrier}
+		p := &ghPager[any]{t: t, items: ghVersionsJSON(items[name]), before: barrier}
 		s.handle("GET", "/orgs/acme/packages/container/"+name+"/versions", p.ServeHTTP)
 	}
 	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
@@ -364,7 +363,7 @@ func TestListVersionsShareTheLimit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if m := s.maxInFlight.Load(); m > limit {
+	if m := s.MaxInFlight(); m > limit {
 		t.Errorf("max in flight = %d, want at most %d", m, limit)
 	}
 	if n := s.count(); n != 18 {
@@ -439,7 +438,7 @@ func TestEscapedPackageNames(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newGHServer(t, clock.NewFake(ghEpoch))
 			items := ghVersions(120, 500)
-			pager := &ghPager[ghVersion]{t: t, items: items}
+			pager := &ghPager[any]{t: t, items: ghVersionsJSON(items)}
 			s.handle("GET", tt.base+"/versions", pager.ServeHTTP)
 			s.handle("DELETE", tt.base+"/versions/42", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 			s.handle("POST", tt.base+"/versions/42/restore", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -506,7 +505,9 @@ func TestRequestHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newGHServer(t, clock.NewFake(ghEpoch))
+			var auth, agent string
 			s.handle("GET", "/users/acme", func(w http.ResponseWriter, r *http.Request) {
+				auth, agent = r.Header.Get("Authorization"), r.Header.Get("User-Agent")
 				if got := r.Header.Get("X-GitHub-Api-Version"); got != "2022-11-28" {
 					t.Errorf("X-GitHub-Api-Version = %q", got)
 				}
@@ -519,12 +520,11 @@ func TestRequestHeaders(t *testing.T) {
 			if _, err := g.LookupOwner(context.Background(), "acme"); err != nil {
 				t.Fatal(err)
 			}
-			req := s.log()[0]
-			if req.Auth != tt.wantAuth {
-				t.Errorf("Authorization = %q, want %q", req.Auth, tt.wantAuth)
+			if auth != tt.wantAuth {
+				t.Errorf("Authorization = %q, want %q", auth, tt.wantAuth)
 			}
-			if req.UserAgent != "retention-test/1" {
-				t.Errorf("User-Agent = %q", req.UserAgent)
+			if agent != "retention-test/1" {
+				t.Errorf("User-Agent = %q", agent)
 			}
 		})
 	}
@@ -725,7 +725,7 @@ func TestDeleteVersionNotFoundIsConfirmed(t *testing.T) {
 			if n := s.count(); n != tt.wantReqs {
 				t.Errorf("requests = %d, want %d", n, tt.wantReqs)
 			}
-			for _, r := range s.log() {
+			for _, r := range s.Requests() {
 				if r.Method == "GET" && r.Path != del {
 					t.Errorf("GET %s, want the version's own path", r.Path)
 				}
@@ -837,7 +837,7 @@ func TestRequestEconomy(t *testing.T) {
 	deletes := 0
 	var mu sync.Mutex
 	for name, n := range sizes {
-		p := &ghPager[ghVersion]{t: t, items: ghVersions(n, 100000)}
+		p := &ghPager[any]{t: t, items: ghVersionsJSON(ghVersions(n, 100000))}
 		s.handle("GET", "/orgs/acme/packages/container/"+name+"/versions", p.ServeHTTP)
 		for id := int64(100000); id > 100000-int64(min(n, 3)); id-- {
 			s.handle("DELETE", fmt.Sprintf("/orgs/acme/packages/container/%s/versions/%d", name, id), func(w http.ResponseWriter, r *http.Request) {
@@ -900,7 +900,7 @@ func BenchmarkListVersions100k(b *testing.B) {
 	for i := range pages {
 		buf.Reset()
 		enc := json.NewEncoder(&buf)
-		if err := enc.Encode(items[i*100 : (i+1)*100]); err != nil {
+		if err := enc.Encode(ghVersionsJSON(items[i*100 : (i+1)*100])); err != nil {
 			b.Fatal(err)
 		}
 		pages[i] = []byte(buf.String())
@@ -954,7 +954,7 @@ func BenchmarkListVersionsLatency(b *testing.B) {
 			w.Header().Set("Link", fmt.Sprintf(`<http://%s%s?page=2&per_page=100>; rel="next", <http://%s%s?page=%d&per_page=100>; rel="last"`, r.Host, r.URL.Path, r.Host, r.URL.Path, n/100))
 		}
 		<-time.After(20 * time.Millisecond)
-		ghJSON(w, items[(page-1)*100:page*100])
+		ghJSON(w, ghVersionsJSON(items[(page-1)*100:page*100]))
 	}))
 	defer srv.Close()
 	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}

@@ -165,7 +165,7 @@ func TestNoRetryOfClientErrors(t *testing.T) {
 // before the time the server told the client to wait until.
 func ghAssertNotBefore(t *testing.T, s *ghServer, until time.Time) {
 	t.Helper()
-	for i, r := range s.log()[1:] {
+	for i, r := range s.Requests()[1:] {
 		if r.At.Before(until) {
 			t.Errorf("request %d (%s %s) arrived at %s, while the client was told to wait until %s", i+2, r.Method, r.Path, r.At, until)
 		}

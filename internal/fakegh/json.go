@@ -319,3 +319,16 @@ func (c *call) orgJSON(a *account) map[string]any {
 		"archived_at":               nil,
 	}
 }
+
+// VersionJSON returns v in the package-version schema exactly as the fake
+// serves it for the package typ/name of the organisation org: for a test
+// that scripts a listing the fake does not model (pages that shift, Link
+// headers without rel="last"; see Intercept).
+func VersionJSON(org, typ, name string, v Version) any {
+	p := &pkg{owner: &account{login: org, org: true}, typ: typ, name: name}
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	u := versionURLs{api: "https://api.github.com" + ownerPath(p.owner) + "/packages/" + typ + "/" + url.PathEscape(name) + "/versions/", web: webPackage(p)}
+	return versionJSON(p, &version{Version: v, pkg: p}, u)
+}
