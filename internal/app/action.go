@@ -19,18 +19,7 @@ import (
 // GITHUB_OUTPUT, the summary to GITHUB_STEP_SUMMARY, the plan file under
 // RUNNER_TEMP, logs as workflow commands on stdout.
 func runAction(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, d deps) int {
-	// The token is masked before anything else is printed, and every later
-	// write is scrubbed of it in case an error ever quotes it.
-	token := strings.TrimSpace(getenv("INPUT_TOKEN"))
-	if token == "" {
-		token = strings.TrimSpace(getenv("GITHUB_TOKEN"))
-	}
-	if token != "" {
-		githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)).AddMask(token)
-	}
-	stdout = redact(stdout, token) // the action writes everything to stdout
-	gha := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-
+	gha, token := newAction(getenv, stdout)
 	if len(args) > 0 {
 		gha.Errorf("unexpected arguments %q: on a runner the action reads its inputs (INPUT_*), not arguments", args)
 		return ExitInvalid
@@ -66,8 +55,37 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		planPath = ""
 		code = ExitFailed
 	}
-
 	restore := s.restoreFrom != nil
+	t := reportAction(gha, getenv, plan, restore, planPath)
+	if runErr != nil {
+		gha.Errorf("the run stopped early: %v", runErr)
+		code = ExitFailed
+	}
+	if planFailed(plan) {
+		gha.Errorf("%s failed: see the errors above and the plan file", failedWhat(t))
+		code = ExitFailed
+	}
+	return code
+}
+
+// newAction returns the action's view of the runner and the token. The
+// token is masked before anything else is printed, and every later write
+// is scrubbed of it in case an error ever quotes it.
+func newAction(getenv func(string) string, stdout io.Writer) (*githubactions.Action, string) {
+	token := strings.TrimSpace(getenv("INPUT_TOKEN"))
+	if token == "" {
+		token = strings.TrimSpace(getenv("GITHUB_TOKEN"))
+	}
+	if token != "" {
+		githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)).AddMask(token)
+	}
+	stdout = redact(stdout, token) // the action writes everything to stdout
+	return githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout)), token
+}
+
+// reportAction sets the outputs, writes the step summary and logs the
+// totals, the plan file and any deferred work. It returns the totals.
+func reportAction(gha *githubactions.Action, getenv func(string) string, plan *policy.Plan, restore bool, planPath string) totals {
 	t := countTotals(plan, restore)
 	outputs := [][2]string{
 		{outDeleted, strconv.Itoa(t.Deleted)},
@@ -89,7 +107,6 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 	}); err != nil {
 		gha.Warningf("step summary not written: %v", err)
 	}
-
 	gha.Infof("%s", totalsLine(plan, restore))
 	if planPath != "" {
 		gha.Infof("Plan file: %s", planPath)
@@ -98,15 +115,7 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		// Not a failure: the next run lists them again.
 		gha.Warningf("%s", note)
 	}
-	if runErr != nil {
-		gha.Errorf("the run stopped early: %v", runErr)
-		code = ExitFailed
-	}
-	if planFailed(plan) {
-		gha.Errorf("%s failed: see the errors above and the plan file", failedWhat(t))
-		code = ExitFailed
-	}
-	return code
+	return t
 }
 
 // startedAt is the plan's start time, or now if the plan has none.
