@@ -44,6 +44,7 @@ type packageHead struct {
 	Complete   bool        `json:"complete"`
 	Error      string      `json:"error,omitempty"`
 	Deferred   bool        `json:"deferred,omitempty"`
+	Unresolved bool        `json:"unresolved,omitempty"`
 }
 
 // planWriter writes JSON pieces indented as json.Encoder's SetIndent("",
@@ -81,7 +82,7 @@ func (pw *planWriter) value(v any, prefix string) {
 }
 
 func (pw *planWriter) pkg(pp *PackagePlan) {
-	head := pw.encode(packageHead{pp.Owner, pp.Type, pp.Name, pp.Visibility, pp.Complete, pp.Error, pp.Deferred}, "    ")
+	head := pw.encode(packageHead{pp.Owner, pp.Type, pp.Name, pp.Visibility, pp.Complete, pp.Error, pp.Deferred, pp.Unresolved}, "    ")
 	// Reopen the head's object to add the versions as its last field.
 	head = bytes.TrimSuffix(head, []byte("\n    }"))
 	if pw.err == nil {

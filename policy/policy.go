@@ -97,7 +97,12 @@ type PackageInput struct {
 	// Deferred marks an incomplete package left for the next run because
 	// of rate limits rather than failed.
 	Deferred bool
-	Versions []Version
+	// Unresolved marks an incomplete input whose Name is a package name or
+	// pattern of the policy that could not be resolved to packages (the
+	// package could not be fetched, or the listing for the pattern
+	// failed). It is in the plan whether or not a rule covers that name.
+	Unresolved bool
+	Versions   []Version
 	// Structure is the container structure (nil: every version is a root).
 	// It is ignored for other package types.
 	Structure *Structure

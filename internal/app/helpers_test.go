@@ -53,6 +53,10 @@ type runner struct {
 	summaryText            string
 	planPath               string
 	stdoutText, stderrText string
+	// token is the token the run is given (default testToken, a
+	// workflow's GITHUB_TOKEN): the log must mask it and nothing may show
+	// it.
+	token string
 	// clock, when set, replaces the wall clock (Main itself uses the wall
 	// clock; tests that would wait for retries use a fake one).
 	clock clock.Clock
@@ -131,17 +135,21 @@ func (r *runner) run(t *testing.T) {
 
 	// The token may appear once: in the ::add-mask:: command that tells the
 	// runner to hide it, which must come before anything else.
-	rest, masked := strings.CutPrefix(r.stdoutText, "::add-mask::"+testToken+"\n")
+	token := r.token
+	if token == "" {
+		token = testToken
+	}
+	rest, masked := strings.CutPrefix(r.stdoutText, "::add-mask::"+token+"\n")
 	if !masked {
 		t.Errorf("stdout does not start with ::add-mask:: of the token:\n%.300s", r.stdoutText)
 	}
 	for name, text := range map[string]string{"stdout": rest, "stderr": r.stderrText, "step summary": r.summaryText, "outputs": string(b)} {
-		if strings.Contains(text, testToken) {
+		if strings.Contains(text, token) {
 			t.Errorf("the token appears in %s", name)
 		}
 	}
 	if r.planPath != "" {
-		if p, err := os.ReadFile(r.planPath); err == nil && bytes.Contains(p, []byte(testToken)) {
+		if p, err := os.ReadFile(r.planPath); err == nil && bytes.Contains(p, []byte(token)) {
 			t.Errorf("the token appears in the plan file")
 		}
 	}

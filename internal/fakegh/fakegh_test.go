@@ -692,3 +692,44 @@ func TestBasePath(t *testing.T) {
 		t.Errorf("outside the base path: %d, want 404", res.StatusCode)
 	}
 }
+
+// TestInstallationTokenCannotListOrgContainers checks the fake's model of
+// a workflow's GITHUB_TOKEN (prefix ghs_): listing an organisation's
+// container packages is refused with 400 "Invalid argument." (observed:
+// cli/cli#9606, actions/github-script#449, octokit/octokit.js#2606), while
+// fetching the package by name, listing other types, a user's containers,
+// and any listing with a personal access token work.
+func TestInstallationTokenCannotListOrgContainers(t *testing.T) {
+	s, srv, _ := newFake(t)
+	s.AddUser("bob")
+	s.AddPackage("acme", "container", "app", "private")
+	s.AddPackage("acme", "npm", "lib", "private")
+	s.AddPackage("bob", "container", "tool", "private")
+	cases := []struct {
+		name, path, auth string
+		want             int
+		bodyHas          string
+	}{
+		{"ghs_ lists org containers", "/orgs/acme/packages?package_type=container", "Bearer ghs_abc", 400, `"message":"Invalid argument."`},
+		{"ghs_ with the token scheme", "/orgs/acme/packages?package_type=container&per_page=100", "token ghs_abc", 400, `"message":"Invalid argument."`},
+		{"ghs_ fetches an org container by name", "/orgs/acme/packages/container/app", "Bearer ghs_abc", 200, `"name":"app"`},
+		{"ghs_ lists org npm packages", "/orgs/acme/packages?package_type=npm", "Bearer ghs_abc", 200, `"name":"lib"`},
+		{"ghs_ lists a user's containers", "/users/bob/packages?package_type=container", "Bearer ghs_abc", 200, `"name":"tool"`},
+		{"personal access token lists org containers", "/orgs/acme/packages?package_type=container", "Bearer ghp_abc", 200, `"name":"app"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+			req.Header.Set("Authorization", tc.auth)
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.want || !strings.Contains(string(body), tc.bodyHas) {
+				t.Errorf("%d %s, want %d containing %q", res.StatusCode, body, tc.want, tc.bodyHas)
+			}
+		})
+	}
+}

@@ -216,6 +216,15 @@ func lastPage(total, perPage int) int { return max((total+perPage-1)/perPage, 1)
 // listPackages lists an owner's packages of one type, by name. A page
 // reaching beyond the 10,000th package answers 422, as observed on GitHub
 // (its OpenAPI description documents 400).
+//
+// A workflow's GITHUB_TOKEN, an installation token (prefix ghs_), cannot
+// list an organisation's container packages: GitHub answers
+// 400 {"message":"Invalid argument."} while other package types, and a
+// personal access token, list fine, and fetching a container package by
+// name works. Observed, not documented:
+// https://github.com/cli/cli/issues/9606,
+// https://github.com/actions/github-script/issues/449,
+// https://github.com/octokit/octokit.js/issues/2606.
 func (c *call) listPackages() *reply {
 	a, rep := c.owner()
 	if rep != nil {
@@ -233,6 +242,9 @@ func (c *call) listPackages() *reply {
 	default:
 		return errReply(http.StatusUnprocessableEntity,
 			fmt.Sprintf("Invalid value %q for visibility: must be one of public, private, internal.", vis), docsPackages)
+	}
+	if c.route.scope == scopeOrg && typ == "container" && installationToken(c.r) {
+		return errReply(http.StatusBadRequest, msgInvalidArgument, docsPackages)
 	}
 	page, perPage := c.paging()
 	if page*perPage > 10000 {
@@ -449,4 +461,12 @@ func (c *call) getOrg() *reply {
 		return errReply(http.StatusNotFound, msgNotFound, "https://docs.github.com/rest/orgs/orgs#get-an-organization")
 	}
 	return &reply{status: http.StatusOK, body: c.orgJSON(a)}
+}
+
+// installationToken reports whether the request carries an installation
+// token (prefix ghs_), such as a workflow's GITHUB_TOKEN, whatever the
+// server's WithToken.
+func installationToken(r *http.Request) bool {
+	_, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.HasPrefix(strings.TrimSpace(tok), "ghs_")
 }
