@@ -144,7 +144,7 @@ func TestParseErrors(t *testing.T) {
 		want   []string
 	}{
 		{"packages missing", map[string]string{}, "", []string{
-			"packages: no package given; name one or more packages or glob patterns, e.g. app or app-*"}},
+			"packages: no package given, and GITHUB_REPOSITORY is not set to default to the repository's package; name one or more packages or glob patterns, e.g. app or app-*"}},
 		{"packages blank entries", map[string]string{"packages": " , \n"}, "", []string{
 			"packages: no package given; name one or more packages or glob patterns, e.g. app or app-*"}},
 		{"packages only exclusions", map[string]string{"packages": "!legacy"}, "", []string{
@@ -403,5 +403,48 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 	hand := Policy{Rules: []Rule{{Packages: []string{"app"}, Owner: "acme", OlderThan: 36 * time.Hour}}}
 	if got, want := ruleJSONOf(t, &hand), `{"rules":[{"packages":["app"],"package-type":"container","owner":"acme","older-than":"36h"}],"max-deletions":0,"dry-run":false}`; got != want {
 		t.Errorf("hand-made policy\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestDefaultPackage(t *testing.T) {
+	tests := []struct{ repo, want string }{
+		{"acme/app", "app"},
+		{"Acme/My-App", "my-app"},
+		{" acme/app.js ", "app.js"},
+		{"", ""},
+		{"app", ""},
+		{"acme/", ""},
+		{"/app", ""},
+		{"acme/app/x", ""},
+	}
+	for _, tt := range tests {
+		if got := DefaultPackage(tt.repo); got != tt.want {
+			t.Errorf("DefaultPackage(%q) = %q, want %q", tt.repo, got, tt.want)
+		}
+	}
+}
+
+// TestParseDefaultPackage checks that a rule given as inputs without
+// packages covers the repository's package, and that the rules of a policy
+// file still name theirs.
+func TestParseDefaultPackage(t *testing.T) {
+	p, err := Parse(Inputs{Values: map[string]string{"tag-state": "untagged"}, DefaultOwner: "acme", DefaultPackage: "my-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Rules[0].Packages; len(got) != 1 || got[0] != "my-app" {
+		t.Errorf("packages = %q, want the default [my-app]", got)
+	}
+	if !p.Rules[0].Covers("acme", Container, "my-app") || p.Rules[0].Covers("acme", Container, "other") {
+		t.Errorf("the rule does not cover exactly acme's container my-app")
+	}
+	p, err = Parse(Inputs{Values: map[string]string{"packages": "web"}, DefaultOwner: "acme", DefaultPackage: "my-app"})
+	if err != nil || p.Rules[0].Packages[0] != "web" {
+		t.Errorf("packages given: %v, %v; want web", err, p)
+	}
+	file := "rules:\n  - tag-state: untagged\n"
+	_, err = Parse(Inputs{Values: map[string]string{"policy-file": "p.yml"}, PolicyFile: []byte(file), DefaultOwner: "acme", DefaultPackage: "my-app"})
+	if err == nil || !strings.Contains(err.Error(), "packages: no package given") {
+		t.Errorf("a policy file rule without packages: %v, want packages: no package given", err)
 	}
 }

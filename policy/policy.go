@@ -82,6 +82,23 @@ type Inputs struct {
 	Values       map[string]string
 	PolicyFile   []byte
 	DefaultOwner string
+	// DefaultPackage is the package a rule given as inputs covers when
+	// packages is not given: the package named like the repository
+	// (DefaultPackage of GITHUB_REPOSITORY). Empty: packages is required.
+	// The rules of a policy file always name their packages.
+	DefaultPackage string
+}
+
+// DefaultPackage returns the package named like the repository of
+// GITHUB_REPOSITORY ("Acme/My-App" gives "my-app"): its name part,
+// lower-cased as container package names are. It returns "" when repo is
+// not owner/name.
+func DefaultPackage(repo string) string {
+	owner, name, ok := strings.Cut(strings.TrimSpace(repo), "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return ""
+	}
+	return strings.ToLower(name)
 }
 
 // PackageInput is everything the planner knows of one package.
@@ -152,6 +169,12 @@ func Parse(in Inputs) (*Policy, error) {
 	} else {
 		get := func(name string) (rawValue, bool) {
 			s := val(name)
+			if name == "packages" && s == "" {
+				if in.DefaultPackage == "" {
+					return rawValue{noDefault: true}, false
+				}
+				s = in.DefaultPackage
+			}
 			return rawValue{s: s}, s != ""
 		}
 		r, rerrs := parseRule(get, "", in.DefaultOwner)
@@ -171,6 +194,9 @@ type rawValue struct {
 	isList bool
 	// bad marks a value already reported as unusable (a YAML mapping, say).
 	bad bool
+	// noDefault marks packages not given where no default package is
+	// known (Inputs.DefaultPackage empty).
+	noDefault bool
 }
 
 // parseRule validates one rule. get returns an input's value and whether it
@@ -261,6 +287,8 @@ func parseRule(get func(name string) (rawValue, bool), prefix, defaultOwner stri
 	}
 	pv, _ := get("packages")
 	switch {
+	case len(r.Packages) == 0 && len(errs) == 0 && !pv.bad && pv.noDefault:
+		fail("packages", "no package given, and GITHUB_REPOSITORY is not set to default to the repository's package; name one or more packages or glob patterns, e.g. app or app-*")
 	case len(r.Packages) == 0 && len(errs) == 0 && !pv.bad:
 		fail("packages", "no package given; name one or more packages or glob patterns, e.g. app or app-*")
 	case len(r.Packages) > 0 && len(m.include) == 0:

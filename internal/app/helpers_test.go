@@ -42,7 +42,7 @@ func newCountingServer(t *testing.T, h http.Handler) *countingServer {
 // runner is the environment a GitHub runner gives a docker action: every
 // input action.yml declares as INPUT_<NAME> (hyphens kept, defaults
 // applied), GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP,
-// GITHUB_REPOSITORY_OWNER and GITHUB_API_URL.
+// GITHUB_REPOSITORY (acme/app), GITHUB_REPOSITORY_OWNER and GITHUB_API_URL.
 type runner struct {
 	env                    map[string]string
 	output, summary, temp  string
@@ -86,6 +86,7 @@ func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
 		"GITHUB_ACTIONS":          "true",
 		"GITHUB_API_URL":          apiURL,
 		"GITHUB_REPOSITORY_OWNER": "acme",
+		"GITHUB_REPOSITORY":       "acme/app",
 		"GITHUB_OUTPUT":           r.output,
 		"GITHUB_STEP_SUMMARY":     r.summary,
 		"RUNNER_TEMP":             r.temp,

@@ -127,7 +127,11 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 // parsePolicy builds the policy from the rule inputs or the policy file,
 // plus max-deletions and dry-run, through policy.Parse.
 func parsePolicy(in rawInputs, getenv func(string) string) (*policy.Policy, error) {
-	pin := policy.Inputs{Values: map[string]string{}, DefaultOwner: getenv("GITHUB_REPOSITORY_OWNER")}
+	pin := policy.Inputs{
+		Values:         map[string]string{},
+		DefaultOwner:   getenv("GITHUB_REPOSITORY_OWNER"),
+		DefaultPackage: policy.DefaultPackage(getenv("GITHUB_REPOSITORY")),
+	}
 	for _, def := range Inputs {
 		if def.Policy && def.Name != inPolicyFile && in[def.Name] != "" {
 			pin.Values[def.Name] = in[def.Name]
