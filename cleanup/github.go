@@ -75,7 +75,9 @@ type GitHubOptions struct {
 	// Retry tunes retries and waits (see RetryOptions for the defaults).
 	Retry RetryOptions
 	// Notify, if set, receives a line whenever a request waits because
-	// GitHub said so ("secondary rate limit: waiting 60s before …").
+	// GitHub said so ("secondary rate limit: waiting 60s before …"), and
+	// whenever a wait of the client's own lasts RetryOptions.NoticeAfter or
+	// more (an answer that is slow to come, a retry after a fault).
 	Notify func(msg string)
 	// Rand is the source of backoff jitter (default: math/rand/v2's).
 	Rand rand.Source
