@@ -90,10 +90,10 @@ type RetryOptions struct {
 	MaxResetWait time.Duration
 	// AttemptTimeout bounds one attempt (connect, headers and body): an
 	// attempt that exceeds it is abandoned and retried like a 5xx (default
-	// 30 s, three times GitHub's own 10 s limit on processing a REST
-	// request; negative: none). With the defaults a server that accepts
-	// the connection and never answers fails a request after about two
-	// minutes, not the six of a 90 s header timeout on four attempts.
+	// DefaultAttemptTimeout; negative: none). With the defaults a server
+	// that accepts the connection and never answers fails a request after
+	// 4 × 30 s and the backoffs between, not after 4 × 90 s of the base
+	// transport's header timeout.
 	//
 	// The watchdog runs on the runtime's timers, not on the Clock: a fake
 	// Clock's Sleep moves time forward for every caller at once, which
