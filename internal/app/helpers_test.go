@@ -60,6 +60,9 @@ type runner struct {
 	// clock, when set, replaces the wall clock (Main itself uses the wall
 	// clock; tests that would wait for retries use a fake one).
 	clock clock.Clock
+	// transport, when set, carries every request of the run (the tests of
+	// the README's workflows route api.github.com and ghcr.io to the fakes).
+	transport http.RoundTripper
 }
 
 func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
@@ -116,8 +119,12 @@ func (r *runner) run(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	getenv := func(k string) string { return r.env[k] }
-	if r.clock != nil {
-		r.code = mainWith(ctx, nil, getenv, &r.stdout, &r.stderr, deps{clock: r.clock})
+	if r.clock != nil || r.transport != nil {
+		d := deps{clock: r.clock, transport: r.transport}
+		if d.clock == nil {
+			d.clock = clock.Real{}
+		}
+		r.code = mainWith(ctx, nil, getenv, &r.stdout, &r.stderr, d)
 	} else {
 		r.code = Main(ctx, nil, getenv, &r.stdout, &r.stderr)
 	}
