@@ -306,7 +306,7 @@ func TestReadmeRecipesDecide(t *testing.T) {
 // ghWorkflow is the part of a workflow file the README's workflow tests
 // read.
 type ghWorkflow struct {
-	Name string `yaml:"name"`
+	Name string               `yaml:"name"`
 	On   map[string]yaml.Node `yaml:"on"`
 	Jobs map[string]struct {
 		Steps []ghStep `yaml:"steps"`
