@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -32,7 +33,7 @@ func parseFile(data []byte, defaultOwner string) ([]Rule, []error) {
 		return nil, []error{errors.New("policy-file: the file is empty; write rules: with at least one rule")}
 	}
 	if err != nil {
-		return nil, []error{fmt.Errorf("policy-file: %v", err)}
+		return nil, []error{syntaxError(data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -175,4 +176,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// yamlLine is the position go-yaml puts before its messages.
+var yamlLine = regexp.MustCompile(`^yaml: (?:line \d+: )?`)
+
+// maxSyntaxSearch bounds the lines syntaxError re-parses to place an error.
+const maxSyntaxSearch = 2000
+
+// syntaxError reports a YAML syntax error on the line where it is. go-yaml
+// reports the line where the construct around the error began, counted
+// from 0 (an error on line 4 of a rule's mapping reads "line 1"): the line
+// is found instead as the first from which every longer prefix of the file
+// fails to parse, each shorter one, ending at a line boundary, being valid
+// YAML.
+func syntaxError(data []byte, err error) error {
+	msg := yamlLine.ReplaceAllString(err.Error(), "")
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxSyntaxSearch {
+		return fmt.Errorf("policy-file: YAML syntax error: %v", err)
+	}
+	line := len(lines)
+	for line > 1 {
+		var n yaml.Node
+		if yaml.Unmarshal(bytes.Join(lines[:line-1], nil), &n) == nil {
+			break
+		}
+		line--
+	}
+	return fmt.Errorf("policy-file: line %d: YAML syntax error: %s", line, msg)
 }

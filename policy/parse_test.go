@@ -308,7 +308,13 @@ func TestParsePolicyFileErrors(t *testing.T) {
 		{"tag-state for maven", "rules:\n  - packages: app\n    package-type: maven\n    tag-state: tagged\n", []string{
 			`rules[0].tag-state: "tagged" applies to container packages only; every maven version is tagged by its name, so leave tag-state empty or use delete-tags`}},
 		{"yaml syntax", "rules:\n  - packages: [app\n", []string{
-			"policy-file: yaml: line 1: did not find expected ',' or ']'"}},
+			"policy-file: line 2: YAML syntax error: did not find expected ',' or ']'"}},
+		{"yaml syntax on line 4", "rules:\n  - packages: app\n    tag-state: untagged\n   older-than: 7d\n", []string{
+			"policy-file: line 4: YAML syntax error: did not find expected '-' indicator"}},
+		{"yaml tab on line 3", "rules:\n  - packages: app\n\ttag-state: untagged\n    older-than: 7d\n", []string{
+			"policy-file: line 3: YAML syntax error: found a tab character that violates indentation"}},
+		{"yaml syntax after a multi-line list", "rules:\n  - packages: [\n      app,\n      web]\n    keep-tags: [latest\n", []string{
+			"policy-file: line 5: YAML syntax error: did not find expected ',' or ']'"}},
 		{"two documents", "rules:\n  - packages: app\n---\nrules:\n  - packages: lib\n", []string{
 			"policy-file: the file holds more than one YAML document; write all rules under one rules: key"}},
 		{"several problems", "rules:\n  - packages: app\n    older-than: 3x\n  - tag-state: none\n", []string{
