@@ -317,7 +317,7 @@ func (g *GitHub) DeleteVersion(ctx context.Context, pkg Package, id int64) error
 // GitHub API docs: https://docs.github.com/rest/packages/packages#get-a-package-version-for-an-organization
 func (g *GitHub) confirmGone(ctx context.Context, pkg Package, id int64, del *APIError) error {
 	failed := func(err error) error {
-		return fmt.Errorf("delete version %d of %s %q: %w, and checking whether it still exists failed: %w", id, pkg.Type, pkg.Name, del, err)
+		return fmt.Errorf("delete version id %d of %s %q: %w, and checking whether it still exists failed: %w", id, pkg.Type, pkg.Name, del, err)
 	}
 	pp, err := packagePath(pkg)
 	if err != nil {
@@ -350,7 +350,7 @@ func (g *GitHub) confirmGone(ctx context.Context, pkg Package, id int64, del *AP
 		}
 		del.Kind = ErrAlreadyGone
 	}
-	return fmt.Errorf("delete version %d of %s %q: %w", id, pkg.Type, pkg.Name, del)
+	return fmt.Errorf("delete version id %d of %s %q: %w", id, pkg.Type, pkg.Name, del)
 }
 
 // RestoreVersion restores one deleted version.
@@ -367,10 +367,10 @@ func (g *GitHub) mutate(ctx context.Context, method, verb string, pkg Package, i
 	}
 	req, err := g.client.NewRequest(method, pp+"/versions/"+strconv.FormatInt(id, 10)+suffix, nil)
 	if err != nil {
-		return fmt.Errorf("%s version %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, err)
+		return fmt.Errorf("%s version id %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, err)
 	}
 	if _, err := g.client.Do(ctx, req, nil); err != nil {
-		return fmt.Errorf("%s version %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, classify(err, method))
+		return fmt.Errorf("%s version id %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, classify(err, method))
 	}
 	return nil
 }

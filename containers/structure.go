@@ -161,7 +161,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 			if res.unreadable != "" {
 				st.Unreadable[v.ID] = res.unreadable
 				stats.Failures++
-				r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, res.unreadable)
+				r.logf("manifest %s of %s (id %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, res.unreadable)
 				continue
 			}
 			stats.ManifestsRead++

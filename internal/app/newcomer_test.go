@@ -3,8 +3,10 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pkgretention/retention/internal/fakegh"
 )
@@ -66,5 +68,27 @@ func TestRestoreFromNotAPlanFile(t *testing.T) {
 	}
 	if n := srv.n.Load(); n != 0 {
 		t.Errorf("%d requests sent on input errors", n)
+	}
+}
+
+// TestLogCallsVersionIDsIDs checks that the log names GitHub's version
+// ids as ids ("1.1.0 (id 2)"), never "version 2", which reads as a
+// version number.
+func TestLogCallsVersionIDsIDs(t *testing.T) {
+	gh := fakegh.New(fakegh.WithToken(testToken))
+	seedWidgets(gh, time.Now())
+	srv := newCountingServer(t, gh)
+	r := newRunner(t, srv.URL, map[string]string{
+		"packages": "widgets", "package-type": "npm", "older-than": "30d", "max-deletes-per-minute": "1000",
+	})
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	if !regexp.MustCompile(`deleted 1\.1\.0 \(id \d+\)`).MatchString(r.stdoutText) {
+		t.Errorf("the log does not name a deleted version with its id:\n%s", r.stdoutText)
+	}
+	if m := regexp.MustCompile(`version \d+`).FindString(r.stdoutText); m != "" {
+		t.Errorf("the log says %q:\n%s", m, r.stdoutText)
 	}
 }
