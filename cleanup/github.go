@@ -233,7 +233,7 @@ func (g *GitHub) GetPackage(ctx context.Context, owner Owner, typ policy.Package
 	if _, err := g.client.Do(ctx, req, &p); err != nil {
 		err = classify(err, http.MethodGet)
 		if errors.Is(err, ErrNotFound) {
-			return Package{}, fmt.Errorf("%s package %q of %s not found (or the token cannot see it): %w", typ, name, owner.Login, err)
+			return Package{}, fmt.Errorf("%s package %q of %s not found (or the token cannot see it: a workflow's GITHUB_TOKEN sees only the packages that give its repository access, in the package settings under Manage Actions access; otherwise use a personal access token with read:packages): %w", typ, name, owner.Login, err)
 		}
 		return Package{}, fmt.Errorf("get %s package %q of %s: %w", typ, name, owner.Login, err)
 	}

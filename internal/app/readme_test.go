@@ -553,7 +553,10 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newRegistryWorld(t, "private")
+			// The workflow's GITHUB_TOKEN reaches the packages linked to
+			// its repository, acme/app.
+			w := newRegistryWorld(t, "private", fakegh.WithInstallationRepository("acme/app"))
+			w.gh.SetRepository("acme", "container", "app", "app")
 			w.seed(t, -1)
 			young, err := w.reg.PushImage(w.repo, fakeregistry.ImageOptions{})
 			if err != nil {

@@ -157,3 +157,35 @@ func refusedURL(t *testing.T) string {
 	l.Close()
 	return "http://" + addr
 }
+
+// TestInstallationTokenCannotSeeAnUnlinkedPackage names, with a
+// workflow's GITHUB_TOKEN, a package that does not give the workflow's
+// repository access: GitHub answers 404 (bots-house/ghcr-delete-image-action#105,
+// actions/delete-package-versions#57); the name fails the run with what to
+// do, and the linked package beside it is cleaned.
+func TestInstallationTokenCannotSeeAnUnlinkedPackage(t *testing.T) {
+	gh := fakegh.New(fakegh.WithToken(testToken), fakegh.WithInstallationRepository("acme/app"))
+	gh.AddOrg("acme")
+	for _, name := range []string{"app", "other"} {
+		gh.AddPackage("acme", "npm", name, "private")
+		gh.AddVersions("acme", "npm", name, 5, func(i int) fakegh.Version {
+			return fakegh.Version{CreatedAt: time.Now().Add(-time.Duration(50-i) * 24 * time.Hour)}
+		})
+	}
+	gh.SetRepository("acme", "npm", "app", "app")
+	srv := newCountingServer(t, gh)
+	r := newRunner(t, srv.URL, map[string]string{"packages": "app, other", "package-type": "npm", "keep-latest": "2", "max-deletes-per-minute": "1000"})
+	r.run(t)
+	if r.code != ExitFailed {
+		t.Fatalf("exit %d, want %d\n%s", r.code, ExitFailed, r.stdoutText)
+	}
+	r.checkOutputs(t, map[string]string{outFailed: "1", outDeleted: "3"})
+	for _, want := range []string{"### npm acme/other (not resolved)", "not found (or the token cannot see it", "Manage Actions access", "404 Package not found."} {
+		if !strings.Contains(r.summaryText, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, r.summaryText)
+		}
+	}
+	if n := len(gh.Active("acme", "npm", "other")); n != 5 {
+		t.Errorf("npm other: %d active versions, want 5", n)
+	}
+}

@@ -167,6 +167,19 @@ func WithSeed(seed int64) Option {
 // GitHub does for a workflow's GITHUB_TOKEN.
 func WithAuthenticatedUser(login string) Option { return func(s *Server) { s.meLogin = login } }
 
+// WithInstallationRepository makes an installation token (prefix ghs_,
+// such as a workflow's GITHUB_TOKEN) the token of a workflow in repo
+// ("owner/name"): it reaches only the packages linked to that repository
+// (SetRepository). Any other package answers 404 "Package not found." to
+// it, on every endpoint, and is left out of listings, as GitHub answers a
+// GITHUB_TOKEN a personal access token would be shown the package for
+// (observed: https://github.com/bots-house/ghcr-delete-image-action/issues/105,
+// https://github.com/actions/delete-package-versions/issues/57). Without
+// this option an installation token reaches every package.
+func WithInstallationRepository(repo string) Option {
+	return func(s *Server) { s.installRepo = strings.ToLower(repo) }
+}
+
 // WithBasePath serves the API under a path prefix, such as "/api/v3" for a
 // GitHub Enterprise Server base URL. Requests outside it answer 404.
 func WithBasePath(prefix string) Option {
@@ -188,6 +201,8 @@ type Server struct {
 	token    string
 	basePath string
 	meLogin  string
+	// installRepo is WithInstallationRepository's "owner/name", lower case.
+	installRepo string
 
 	mu       sync.Mutex
 	rng      *rand.Rand

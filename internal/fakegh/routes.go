@@ -141,10 +141,20 @@ func (c *call) lookup() (*pkg, *reply) {
 		return nil, errReply(http.StatusNotFound, msgNotFound, docsPackages)
 	}
 	p := a.packages[typ+"/"+c.params["package_name"]]
-	if p == nil {
+	if p == nil || !c.reaches(p) {
 		return nil, errReply(http.StatusNotFound, msgPackageNotFound, docsPackages)
 	}
 	return p, nil
+}
+
+// reaches reports whether the request's token may see p: always, but for
+// an installation token under WithInstallationRepository, which sees only
+// the packages linked to its repository.
+func (c *call) reaches(p *pkg) bool {
+	if c.s.installRepo == "" || !installationToken(c.r) {
+		return true
+	}
+	return p.repo != "" && strings.ToLower(p.owner.login+"/"+p.repo) == c.s.installRepo
 }
 
 // pkg resolves the active package of the request.
@@ -252,7 +262,7 @@ func (c *call) listPackages() *reply {
 	}
 	var all []*pkg
 	for _, p := range a.packages {
-		if p.typ == typ && !p.deleted && (vis == "" || p.visibility == vis) {
+		if p.typ == typ && !p.deleted && (vis == "" || p.visibility == vis) && c.reaches(p) {
 			all = append(all, p)
 		}
 	}
