@@ -18,6 +18,12 @@ type API interface {
 	LookupOwner(ctx context.Context, login string) (ghapi.Owner, error)
 	// ListPackages lists every package of the owner and type (all pages).
 	ListPackages(ctx context.Context, owner ghapi.Owner, typ policy.PackageType) ([]ghapi.Package, error)
+	// GetPackage fetches one package by name (a literal name in the
+	// policy): one request, which works where listing does not (a
+	// workflow's GITHUB_TOKEN cannot list an organisation's container
+	// packages). A package that does not exist, or that the token cannot
+	// see, is ghapi.ErrNotFound.
+	GetPackage(ctx context.Context, owner ghapi.Owner, typ policy.PackageType, name string) (ghapi.Package, error)
 	// ListVersions lists every version of the package in the given state
 	// ("active" or "deleted"), all pages. Any error means the listing is
 	// incomplete.

@@ -279,13 +279,14 @@ func (ex *executor) sentLate() {
 	}
 }
 
-// describe names a version in a log line: id, name and tags.
+// describe names a version in a log line: name, tags and GitHub's id
+// ("1.4.2 (id 39)"; "version 39" would read as a version number).
 func describe(v *policy.VersionPlan) string {
-	s := fmt.Sprintf("version %d %s", v.ID, v.Name)
+	s := v.Name
 	if len(v.Tags) > 0 {
 		s += " [" + strings.Join(v.Tags, ", ") + "]"
 	}
-	return s
+	return s + fmt.Sprintf(" (id %d)", v.ID)
 }
 
 // logPlan writes a dry run's decisions, grouped per package.

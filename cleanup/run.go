@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -175,47 +174,77 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 	}
 
 	var inputs []policy.PackageInput
-	var selected []ghapi.Package
+	var jobs []resolveJob
 	for _, t := range targets {
 		if err := ownerErr[strings.ToLower(t.owner)]; err != nil {
-			inputs = append(inputs, failedInput(t.owner, t.typ, strings.Join(patternsFor(cfg.Policy, t), ","), err))
+			for _, pat := range resolvable(cfg.Policy, t) {
+				inputs = append(inputs, unresolvedInput(t.owner, t.typ, pat, err))
+			}
 			continue
 		}
-		all, err := cfg.API.ListPackages(ctx, owners[strings.ToLower(t.owner)], t.typ)
+		owner := owners[strings.ToLower(t.owner)]
+		names, globs := literalNames(cfg.Policy, t), globPatterns(cfg.Policy, t)
+		if len(globs) == 0 {
+			// Names only: each is fetched by name, one request each,
+			// which a workflow's GITHUB_TOKEN may do where listing an
+			// organisation's container packages is refused.
+			for _, name := range names {
+				jobs = append(jobs, resolveJob{owner: owner, typ: t.typ, name: name})
+			}
+			continue
+		}
+		all, err := cfg.API.ListPackages(ctx, owner, t.typ)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			inputs = append(inputs, failedInput(t.owner, t.typ, strings.Join(patternsFor(cfg.Policy, t), ","), fmt.Errorf("list %s packages of %s: %w", t.typ, t.owner, err)))
+			// The patterns cannot be resolved; the names still can be,
+			// one by one.
+			for _, pat := range globs {
+				inputs = append(inputs, unresolvedInput(t.owner, t.typ, pat, err))
+			}
+			for _, name := range names {
+				jobs = append(jobs, resolveJob{owner: owner, typ: t.typ, name: name})
+			}
 			continue
 		}
 		found := map[string]bool{}
 		for _, p := range all {
 			found[p.Name] = true
 			if covered(cfg.Policy, t.owner, t.typ, p.Name) {
-				selected = append(selected, p)
+				jobs = append(jobs, resolveJob{pkg: p})
 			}
 		}
-		for _, name := range literalNames(cfg.Policy, t) {
+		for _, name := range names {
 			if !found[name] {
-				inputs = append(inputs, failedInput(t.owner, t.typ, name, fmt.Errorf("%s package %q of %s not found (or the token cannot see it)", t.typ, name, t.owner)))
+				inputs = append(inputs, unresolvedInput(t.owner, t.typ, name, fmt.Errorf("%s package %q of %s not found (or the token cannot see it)", t.typ, name, t.owner)))
 			}
 		}
 	}
 
-	listed := make([]policy.PackageInput, len(selected))
+	listed := make([]policy.PackageInput, len(jobs))
+	found := make([]*ghapi.Package, len(jobs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.PackageConcurrency)
-	var mu sync.Mutex
-	for i, p := range selected {
+	for i, j := range jobs {
 		g.Go(func() error {
+			p := j.pkg
+			if j.name != "" {
+				var err error
+				p, err = cfg.API.GetPackage(gctx, j.owner, j.typ, j.name)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil {
+					listed[i] = unresolvedInput(j.owner.Login, j.typ, j.name, err)
+					return nil
+				}
+			}
 			in := listPackage(gctx, cfg, p, now)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			mu.Lock()
-			listed[i] = in
-			mu.Unlock()
+			listed[i], found[i] = in, &p
 			return nil
 		})
 	}
@@ -224,11 +253,22 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 	}
 	inputs = append(inputs, listed...)
 
-	pkgs := make(map[string]ghapi.Package, len(selected))
-	for _, p := range selected {
-		pkgs[packageKey(p.Owner.Login, p.Type, p.Name)] = p
+	pkgs := make(map[string]ghapi.Package, len(jobs))
+	for _, p := range found {
+		if p != nil {
+			pkgs[packageKey(p.Owner.Login, p.Type, p.Name)] = *p
+		}
 	}
 	return inputs, pkgs, nil
+}
+
+// resolveJob is one package to list: known from a listing (pkg), or named
+// literally (name) and fetched first.
+type resolveJob struct {
+	pkg   ghapi.Package
+	owner ghapi.Owner
+	typ   policy.PackageType
+	name  string
 }
 
 // listPackage lists one package and, for containers whose plan could
@@ -397,21 +437,60 @@ func patternsFor(p *policy.Policy, t target) []string {
 }
 
 // literalNames returns the package names the rules of t name without any
-// pattern syntax: each must exist.
+// pattern syntax, and that no exclusion removes: each is fetched by name
+// (unless a listing for a pattern found it) and must exist.
 func literalNames(p *policy.Policy, t target) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, pat := range patternsFor(p, t) {
-		if strings.HasPrefix(pat, "!") || strings.ContainsAny(pat, "*?[") || (strings.HasPrefix(pat, "/") && strings.HasSuffix(pat, "/") && len(pat) > 1) {
+		if strings.HasPrefix(pat, "!") || isPattern(pat) || seen[pat] {
 			continue
 		}
-		if !seen[pat] {
-			seen[pat] = true
+		seen[pat] = true
+		if covered(p, t.owner, t.typ, pat) {
 			out = append(out, pat)
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// globPatterns returns the patterns (globs and /regex/, not exclusions)
+// the rules of t give: resolving them takes a listing of the owner's
+// packages.
+func globPatterns(p *policy.Policy, t target) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, pat := range patternsFor(p, t) {
+		if strings.HasPrefix(pat, "!") || !isPattern(pat) || seen[pat] {
+			continue
+		}
+		seen[pat] = true
+		out = append(out, pat)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// resolvable returns every name and pattern of t that must be resolved.
+func resolvable(p *policy.Policy, t target) []string {
+	return append(globPatterns(p, t), literalNames(p, t)...)
+}
+
+// isPattern reports whether a package entry is a glob or a /regex/ rather
+// than a name.
+func isPattern(pat string) bool {
+	return strings.ContainsAny(pat, "*?[") || (strings.HasPrefix(pat, "/") && strings.HasSuffix(pat, "/") && len(pat) > 1)
+}
+
+// unresolvedInput is a name or pattern that could not be resolved to
+// packages: it is in the plan, incomplete, under the name or pattern as
+// the policy wrote it, so that the run fails (or, for a rate limit,
+// defers) and says which and why.
+func unresolvedInput(owner string, typ policy.PackageType, pattern string, err error) policy.PackageInput {
+	in := failedInput(owner, typ, pattern, err)
+	in.Unresolved = true
+	return in
 }
 
 func packageKey(owner string, typ policy.PackageType, name string) string {

@@ -135,60 +135,78 @@ func TestRunRequestCountsAreTheLowerBound(t *testing.T) {
 		{"authenticated user", "@me", false, 0},
 		{"authenticated user dry run", "@me", true, 0},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t, fakegh.WithAuthenticatedUser("me"))
-			w.gh.AddOrg("acme")
-			w.gh.AddUser("bob")
-			owner := tt.owner
-			if owner == "@me" {
-				owner = "me"
-			}
-			sizes := map[string]int{"app": 250, "lib": 100, "tiny": 1, "other": 7}
-			for name, n := range sizes {
-				w.npmPackage(owner, name, n)
-			}
-			p := mustPolicy(t, map[string]string{
-				"owner": tt.owner, "package-type": "npm", "packages": "app, lib, tiny",
-				"keep-latest": "10", "dry-run": fmt.Sprint(tt.dryRun),
-			})
-			plan := w.run(t, p)
+	// Names are fetched one request each; a pattern takes one listing
+	// page for the owner, which also resolves the names beside it.
+	forms := []struct {
+		name      string
+		packages  string
+		resolving int
+		route     string
+	}{
+		{"names", "app, lib, tiny", 3, "/packages/{package_type}/{package_name}"},
+		{"a pattern", "app, lib, t*", 1, "/packages"},
+	}
+	for _, form := range forms {
+		for _, tt := range tests {
+			t.Run(form.name+"/"+tt.name, func(t *testing.T) {
+				w := newWorld(t, fakegh.WithAuthenticatedUser("me"))
+				w.gh.AddOrg("acme")
+				w.gh.AddUser("bob")
+				owner := tt.owner
+				if owner == "@me" {
+					owner = "me"
+				}
+				sizes := map[string]int{"app": 250, "lib": 100, "tiny": 1, "other": 7}
+				for name, n := range sizes {
+					w.npmPackage(owner, name, n)
+				}
+				p := mustPolicy(t, map[string]string{
+					"owner": tt.owner, "package-type": "npm", "packages": form.packages,
+					"keep-latest": "10", "dry-run": fmt.Sprint(tt.dryRun),
+				})
+				plan := w.run(t, p)
 
-			deletes := 0
-			for _, pp := range plan.Packages {
-				for _, v := range pp.Versions {
-					if v.Decision == policy.Delete {
-						deletes++
+				deletes := 0
+				for _, pp := range plan.Packages {
+					for _, v := range pp.Versions {
+						if v.Decision == policy.Delete {
+							deletes++
+						}
 					}
 				}
-			}
-			if want := 240 + 90; deletes != want {
-				t.Fatalf("planned deletions = %d, want %d", deletes, want)
-			}
-			// One owner lookup, one page of packages, ⌈n/100⌉ pages per
-			// package, one DELETE per deletion; nothing else.
-			pages := 3 + 1 + 1
-			wantGET := tt.lookups + 1 + pages
-			wantDELETE := deletes
-			if tt.dryRun {
-				wantDELETE = 0
-			}
-			if got := w.gh.CountRequests("GET"); got != wantGET {
-				t.Errorf("GET requests = %d, want %d", got, wantGET)
-			}
-			if got := w.gh.CountRequests("DELETE"); got != wantDELETE {
-				t.Errorf("DELETE requests = %d, want %d", got, wantDELETE)
-			}
-			if got, want := w.gh.CountRequests(""), wantGET+wantDELETE; got != want {
-				t.Errorf("requests = %d, want the lower bound %d", got, want)
-			}
-			if tt.dryRun && w.gh.Mutations() != 0 {
-				t.Errorf("dry run sent %d mutating requests", w.gh.Mutations())
-			}
-			if v := w.gh.Violations(); len(v) > 0 {
-				t.Errorf("violations: %v", v)
-			}
-		})
+				if want := 240 + 90; deletes != want {
+					t.Fatalf("planned deletions = %d, want %d", deletes, want)
+				}
+				// One owner lookup, one GET per name or one page of
+				// packages, ⌈n/100⌉ pages per package, one DELETE per
+				// deletion; nothing else.
+				pages := 3 + 1 + 1
+				wantGET := tt.lookups + form.resolving + pages
+				prefix := map[string]string{"acme": "/orgs/{org}", "bob": "/users/{username}", "@me": "/user"}[tt.owner]
+				if got := w.gh.CountRoute("GET " + prefix + form.route); got != form.resolving {
+					t.Errorf("GET %s%s: %d requests, want %d", prefix, form.route, got, form.resolving)
+				}
+				wantDELETE := deletes
+				if tt.dryRun {
+					wantDELETE = 0
+				}
+				if got := w.gh.CountRequests("GET"); got != wantGET {
+					t.Errorf("GET requests = %d, want %d", got, wantGET)
+				}
+				if got := w.gh.CountRequests("DELETE"); got != wantDELETE {
+					t.Errorf("DELETE requests = %d, want %d", got, wantDELETE)
+				}
+				if got, want := w.gh.CountRequests(""), wantGET+wantDELETE; got != want {
+					t.Errorf("requests = %d, want the lower bound %d", got, want)
+				}
+				if tt.dryRun && w.gh.Mutations() != 0 {
+					t.Errorf("dry run sent %d mutating requests", w.gh.Mutations())
+				}
+				if v := w.gh.Violations(); len(v) > 0 {
+					t.Errorf("violations: %v", v)
+				}
+			})
+		}
 	}
 }
 
@@ -666,9 +684,9 @@ func TestOwnersAreCaseInsensitiveAndListedOnce(t *testing.T) {
 	if tot := plan.Totals(); tot.Deleted != 25+20 || tot.Failed != 0 {
 		t.Errorf("deleted %d failed %d, want 45 and 0", tot.Deleted, tot.Failed)
 	}
-	// One owner lookup, one page of packages, one page per package.
-	if got := w.gh.CountRequests("GET"); got != 1+1+2 {
-		t.Errorf("GET requests = %d, want 4", got)
+	// One owner lookup, one GET per named package, one page per package.
+	if got := w.gh.CountRequests("GET"); got != 1+2+2 {
+		t.Errorf("GET requests = %d, want 5", got)
 	}
 }
 

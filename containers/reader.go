@@ -36,11 +36,13 @@ const DefaultRegistryURL = "https://ghcr.io"
 
 // Defaults of Options.
 const (
-	DefaultConcurrency   = 8
-	DefaultMaxAttempts   = 4
-	DefaultBackoff       = time.Second
-	DefaultMaxBackoff    = 30 * time.Second
-	DefaultMaxRetryAfter = 2 * time.Minute
+	DefaultConcurrency = 8
+	DefaultMaxAttempts = 4
+	// DefaultAttemptTimeout bounds one attempt of a registry request.
+	DefaultAttemptTimeout = 30 * time.Second
+	DefaultBackoff        = time.Second
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultMaxRetryAfter  = 2 * time.Minute
 	// DefaultUsername is the user of the Basic credentials sent to the
 	// token endpoint; ghcr.io accepts any user with a token as password.
 	DefaultUsername = "token"
@@ -68,6 +70,12 @@ type Options struct {
 	// Backoff is the wait before the first retry, doubled for each
 	// following one (with jitter) up to MaxBackoff; defaults 1s and 30s.
 	Backoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds one attempt of a request: a registry that
+	// accepts the connection and never answers is abandoned after it and
+	// retried like a 5xx. Default DefaultAttemptTimeout; negative: none.
+	// It runs on the runtime's timers (testing/synctest drives it), not on
+	// Clock, whose fake jumps forward for every caller at once.
+	AttemptTimeout time.Duration
 	// MaxRetryAfter is the longest Retry-After the reader waits for; a
 	// longer one fails the request, and no request of the Reader goes to
 	// the registry for MaxRetryAfter. Default 2 minutes.
@@ -143,6 +151,9 @@ func NewReader(opts Options) (*Reader, error) {
 	}
 	if opts.MaxRetryAfter <= 0 {
 		opts.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	if opts.AttemptTimeout == 0 {
+		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
@@ -274,7 +285,7 @@ func classify(err error) failure {
 			return failPermanent
 		}
 		return failTransient
-	case errors.As(err, &opErr), errors.As(err, &ne) && ne.Timeout(),
+	case errors.As(err, &opErr), errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return failTransient
@@ -318,12 +329,21 @@ func (c *call) retry(ctx context.Context, what string, f func(ctx context.Contex
 			return err
 		}
 		h := &hint{c: c}
-		err := f(context.WithValue(ctx, ctxKey{}, h))
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if o.AttemptTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, o.AttemptTimeout)
+		}
+		err := f(context.WithValue(actx, ctxKey{}, h))
+		timedOut := actx.Err() == context.DeadlineExceeded
+		cancel()
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if timedOut {
+			err = fmt.Errorf("no answer within %s: %w", o.AttemptTimeout, err)
 		}
 		if classify(err) != failTransient || attempt >= o.MaxAttempts {
 			return err
@@ -343,7 +363,7 @@ func (c *call) retry(ctx context.Context, what string, f func(ctx context.Contex
 			wait = 0 // waitTurn waits
 		}
 		c.retries.Add(1)
-		c.r.logf("%s: attempt %d of %d failed, retrying: %v", what, attempt, o.MaxAttempts, err)
+		c.r.logf("%s: attempt %d of %d failed, retrying in %s: %v", what, attempt, o.MaxAttempts, wait.Round(100*time.Millisecond), err)
 		if err := o.Clock.Sleep(ctx, wait); err != nil {
 			return err
 		}

@@ -23,6 +23,14 @@ func (r *Reader) ForRun(logf func(format string, args ...any)) RunReader {
 // Structure is Reader.StructureAlso with its Stats logged.
 func (a RunReader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error) {
 	st, stats, err := a.r.StructureAlso(ctx, owner, pkgName, versions, alsoRead)
+	if a.logf != nil && err == nil && len(alsoRead) > 0 {
+		// A later round of the same run: say why the package is read
+		// again, and that only the versions it adds are fetched.
+		n := len(alsoRead)
+		a.logf("image structure of %s, read again for %d untagged %s a rule keeps: a kept one may be a superseded multi-arch image whose platform manifests stay with it (%d %s, %d retries; manifests read before come from this run's cache), %d unreadable",
+			Repository(owner, pkgName), n, plural(n, "version", "versions"), stats.Requests, plural(stats.Requests, "request", "requests"), stats.Retries, stats.Failures)
+		return st, err
+	}
 	if a.logf != nil && err == nil {
 		a.logf("image structure of %s: %d of %d versions read (%d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
 			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
@@ -41,4 +49,11 @@ func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, 
 		out[i] = p.String()
 	}
 	return out, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -112,7 +112,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 			return nil, stats, fmt.Errorf("read manifests of %s: %w", s.repo, err)
 		}
 		wave = sb.fromManifests(wave, results, func(v *policy.Version, why string) {
-			r.logf("manifest %s of %s (version %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
+			r.logf("manifest %s of %s (id %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
 		})
 	}
 	for id, ps := range sb.st.Parents {

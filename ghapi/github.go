@@ -29,6 +29,13 @@ import (
 var (
 	// ErrNotFound: 404 on a read (owner, package, version).
 	ErrNotFound = errors.New("not found")
+	// ErrListRefused: 400 "Invalid argument." to a listing of an
+	// organisation's container packages, GitHub's answer to a workflow's
+	// GITHUB_TOKEN (observed: https://github.com/cli/cli/issues/9606,
+	// https://github.com/actions/github-script/issues/449,
+	// https://github.com/octokit/octokit.js/issues/2606). Packages named
+	// literally are fetched by name and are not affected; patterns are.
+	ErrListRefused = errors.New("listing refused")
 	// ErrNoPermission: 403 (other than a rate limit), 404 "Resource not
 	// accessible by integration", or a DELETE's 404 for a version that a
 	// GET shows still exists: the token may not do this.
@@ -68,7 +75,9 @@ type GitHubOptions struct {
 	// Retry tunes retries and waits (see RetryOptions for the defaults).
 	Retry RetryOptions
 	// Notify, if set, receives a line whenever a request waits because
-	// GitHub said so ("secondary rate limit: waiting 60s before …").
+	// GitHub said so ("secondary rate limit: waiting 60s before …"), and
+	// whenever a wait of the client's own lasts RetryOptions.NoticeAfter or
+	// more (an answer that is slow to come, a retry after a fault).
 	Notify func(msg string)
 	// Rand is the source of backoff jitter (default: math/rand/v2's).
 	Rand rand.Source
@@ -189,11 +198,47 @@ func (g *GitHub) ListPackages(ctx context.Context, owner Owner, typ policy.Packa
 		}
 	})
 	if err != nil {
+		var ae *APIError
+		if typ == policy.Container && errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ae.Kind == nil &&
+			strings.Contains(strings.ToLower(ae.Message), msgInvalidArgument) {
+			// A new error: the wrapping messages were made before.
+			refused := *ae
+			refused.Kind, refused.Hint = ErrListRefused, hintListRefused
+			return nil, fmt.Errorf("list %s packages of %q: %w", typ, owner.Login, &refused)
+		}
 		return nil, fmt.Errorf("list %s packages of %q: %w", typ, owner.Login, err)
 	}
 	slices.SortFunc(out, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
 	out = slices.CompactFunc(out, func(a, b Package) bool { return a.Name == b.Name })
 	return out, nil
+}
+
+// GetPackage fetches one package by name with one request,
+// GET /orgs/{org}/packages/{type}/{name} (or the /users/{user} and /user
+// forms). A 404 is ErrNotFound.
+//
+// GitHub API docs: https://docs.github.com/rest/packages/packages#get-a-package-for-an-organization
+func (g *GitHub) GetPackage(ctx context.Context, owner Owner, typ policy.PackageType, name string) (Package, error) {
+	pp, err := packagePath(Package{Owner: owner, Type: typ, Name: name})
+	if err != nil {
+		return Package{}, err
+	}
+	req, err := g.client.NewRequest(http.MethodGet, pp, nil)
+	if err != nil {
+		return Package{}, fmt.Errorf("get %s package %q of %s: %w", typ, name, owner.Login, err)
+	}
+	var p apiPackage
+	if _, err := g.client.Do(ctx, req, &p); err != nil {
+		err = classify(err, http.MethodGet)
+		if errors.Is(err, ErrNotFound) {
+			return Package{}, fmt.Errorf("%s package %q of %s not found (or the token cannot see it: a workflow's GITHUB_TOKEN sees only the packages that give its repository access, in the package settings under Manage Actions access; otherwise use a personal access token with read:packages): %w", typ, name, owner.Login, err)
+		}
+		return Package{}, fmt.Errorf("get %s package %q of %s: %w", typ, name, owner.Login, err)
+	}
+	if p.Name == "" {
+		p.Name = name
+	}
+	return Package{Owner: owner, Type: typ, Name: p.Name, Visibility: p.Visibility, VersionCount: p.VersionCount}, nil
 }
 
 // ListVersions lists every version of pkg in state ("active" or
@@ -270,7 +315,7 @@ func (g *GitHub) DeleteVersion(ctx context.Context, pkg Package, id int64) error
 // GitHub API docs: https://docs.github.com/rest/packages/packages#get-a-package-version-for-an-organization
 func (g *GitHub) confirmGone(ctx context.Context, pkg Package, id int64, del *APIError) error {
 	failed := func(err error) error {
-		return fmt.Errorf("delete version %d of %s %q: %w, and checking whether it still exists failed: %w", id, pkg.Type, pkg.Name, del, err)
+		return fmt.Errorf("delete version id %d of %s %q: %w, and checking whether it still exists failed: %w", id, pkg.Type, pkg.Name, del, err)
 	}
 	pp, err := packagePath(pkg)
 	if err != nil {
@@ -303,7 +348,7 @@ func (g *GitHub) confirmGone(ctx context.Context, pkg Package, id int64, del *AP
 		}
 		del.Kind = ErrAlreadyGone
 	}
-	return fmt.Errorf("delete version %d of %s %q: %w", id, pkg.Type, pkg.Name, del)
+	return fmt.Errorf("delete version id %d of %s %q: %w", id, pkg.Type, pkg.Name, del)
 }
 
 // RestoreVersion restores one deleted version.
@@ -320,10 +365,10 @@ func (g *GitHub) mutate(ctx context.Context, method, verb string, pkg Package, i
 	}
 	req, err := g.client.NewRequest(method, pp+"/versions/"+strconv.FormatInt(id, 10)+suffix, nil)
 	if err != nil {
-		return fmt.Errorf("%s version %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, err)
+		return fmt.Errorf("%s version id %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, err)
 	}
 	if _, err := g.client.Do(ctx, req, nil); err != nil {
-		return fmt.Errorf("%s version %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, classify(err, method))
+		return fmt.Errorf("%s version id %d of %s %q: %w", verb, id, pkg.Type, pkg.Name, classify(err, method))
 	}
 	return nil
 }
@@ -531,6 +576,8 @@ const (
 	msgLastVersion       = "last version of a package"
 	msgNotAccessible     = "resource not accessible by integration"
 	msgVersionNotFound   = "Package version not found." // matched exactly
+	msgInvalidArgument   = "invalid argument"
+	hintListRefused      = "GitHub does not let a workflow's GITHUB_TOKEN list an organisation's container packages, so patterns cannot be resolved with it: name the packages (a name is fetched, not listed), or pass a personal access token with read:packages and delete:packages, or a GitHub App installation token, as `token:`"
 	hintDeleteHow        = "in a workflow grant `permissions: packages: write` and give the repository admin access in the package settings (Manage Actions access); for a package not linked to the repository use a personal access token with delete:packages"
 	hintDeletePermission = "the token may not change this package: " + hintDeleteHow
 	hintDeleteNotFound   = "GitHub answered not found (404) though the version exists: the token cannot delete it; " + hintDeleteHow

@@ -578,7 +578,7 @@ func TestDeleteVersionRefusals(t *testing.T) {
 						t.Errorf("errors.Is(%v, %v) = true", err, sentinel)
 					}
 				}
-				for _, want := range []string{`delete version 77 of container "app"`, tt.message, tt.wantText} {
+				for _, want := range []string{`delete version id 77 of container "app"`, tt.message, tt.wantText} {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("err = %q, want it to contain %q", err, want)
 					}
@@ -600,7 +600,7 @@ func TestRestoreVersionErrors(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrAlreadyGone) {
 		t.Errorf("err = %v, want ErrNotFound (and not ErrAlreadyGone: that is for DELETE)", err)
 	}
-	if !strings.Contains(fmt.Sprint(err), `restore version 5 of npm "lib": 404 Not Found`) {
+	if !strings.Contains(fmt.Sprint(err), `restore version id 5 of npm "lib": 404 Not Found`) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -717,7 +717,7 @@ func TestDeleteVersionNotFoundIsConfirmed(t *testing.T) {
 					t.Errorf("errors.Is(%v, %v) = %v", err, sentinel, got)
 				}
 			}
-			for _, want := range append([]string{`delete version 77 of container "app": `}, tt.wantText...) {
+			for _, want := range append([]string{`delete version id 77 of container "app": `}, tt.wantText...) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %q, want it to contain %q", err, want)
 				}

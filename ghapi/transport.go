@@ -55,6 +55,9 @@ func (e *BudgetError) Error() string {
 // Unwrap makes errors.Is(err, ErrBudgetExhausted) true.
 func (e *BudgetError) Unwrap() error { return ErrBudgetExhausted }
 
+// DefaultAttemptTimeout is RetryOptions.AttemptTimeout's default.
+const DefaultAttemptTimeout = 30 * time.Second
+
 // RetryOptions tunes how the transport waits and retries. The zero value
 // of every field selects its default.
 type RetryOptions struct {
@@ -86,10 +89,24 @@ type RetryOptions struct {
 	// the rest to the next scheduled run instead of idling up to an hour.
 	// Set it to a negative value to never wait, the same as 0.
 	MaxResetWait time.Duration
-	// AttemptTimeout is a wall-clock watchdog on one attempt (connect,
-	// headers and body); an attempt that exceeds it counts as a network
-	// error (default 2 min, negative: none).
+	// AttemptTimeout bounds one attempt (connect, headers and body): an
+	// attempt that exceeds it is abandoned and retried like a 5xx (default
+	// DefaultAttemptTimeout; negative: none). With the defaults a server
+	// that accepts the connection and never answers fails a request after
+	// 4 × 30 s and the backoffs between, not after 4 × 90 s of the base
+	// transport's header timeout.
+	//
+	// The watchdog runs on the runtime's timers, not on the Clock: a fake
+	// Clock's Sleep moves time forward for every caller at once, which
+	// would abandon the requests in flight. Tests drive it with
+	// testing/synctest.
 	AttemptTimeout time.Duration
+	// NoticeAfter is how long a wait may last before the transport says so
+	// through TransportOptions.Notify: an attempt still unanswered after
+	// it, and a wait before a retry at least that long, each give one line
+	// with what is waited for, how long and which attempt (default 5 s;
+	// waits GitHub imposes, retry-after and resets, are always told).
+	NoticeAfter time.Duration
 }
 
 func (o RetryOptions) withDefaults() RetryOptions {
@@ -115,7 +132,10 @@ func (o RetryOptions) withDefaults() RetryOptions {
 		o.MaxResetWait = 0
 	}
 	if o.AttemptTimeout == 0 {
-		o.AttemptTimeout = 2 * time.Minute
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if o.NoticeAfter <= 0 {
+		o.NoticeAfter = 5 * time.Second
 	}
 	return o
 }
@@ -130,7 +150,9 @@ type TransportOptions struct {
 	// Retry tunes retries and waits.
 	Retry RetryOptions
 	// Notify, if set, receives one line whenever the transport starts
-	// waiting because GitHub told it to (secondary limit, budget reset).
+	// waiting because GitHub told it to (secondary limit, budget reset),
+	// and whenever a wait of its own lasts NoticeAfter or more (an answer
+	// that takes long, a retry after a fault).
 	Notify func(msg string)
 	// Rand is the source of backoff jitter (default math/rand/v2's global
 	// source). Tests pass a seeded source for deterministic waits.
@@ -260,7 +282,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r = req.Clone(ctx)
 			r.Body = body
 		}
-		resp, err := t.send(r)
+		resp, err := t.send(r, n.faults+1)
 		if err == nil {
 			t.record(resp.Header)
 		}
@@ -273,7 +295,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if !replayable || n.faults >= t.retry.Attempts {
 				return nil, fmt.Errorf("giving up after %d attempts: %w", n.faults, err)
 			}
-			if err := t.clock.Sleep(ctx, t.backoff(n.faults)); err != nil {
+			wait := t.backoff(n.faults)
+			if errors.Is(err, errNoAnswer) || wait >= t.retry.NoticeAfter {
+				t.tell(fmt.Sprintf("%s %s: %v (attempt %d of %d); retrying in %s", req.Method, req.URL.Path, err, n.faults, t.retry.Attempts, roundWait(wait)))
+			}
+			if err := t.clock.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 			continue
@@ -289,7 +315,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		drain(resp)
 		if v.backoff {
-			if err := t.clock.Sleep(ctx, t.backoff(n.faults)); err != nil {
+			wait := t.backoff(n.faults)
+			if wait >= t.retry.NoticeAfter {
+				t.tell(fmt.Sprintf("%s %s: server error %d (attempt %d of %d); retrying in %s", req.Method, req.URL.Path, resp.StatusCode, n.faults, t.retry.Attempts, roundWait(wait)))
+			}
+			if err := t.clock.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		}
@@ -371,19 +401,53 @@ func (t *Transport) judge(req *http.Request, resp *http.Response, replayable boo
 	return verdict{action: passUp}
 }
 
-// send makes one attempt under the attempt watchdog.
-func (t *Transport) send(req *http.Request) (*http.Response, error) {
-	if t.retry.AttemptTimeout < 0 {
+// errNoAnswer is an attempt abandoned by the watchdog.
+var errNoAnswer = errors.New("no answer")
+
+// send makes one attempt (number attempt, from 1) under the attempt
+// watchdog, and says so when the answer takes longer than NoticeAfter.
+func (t *Transport) send(req *http.Request, attempt int) (*http.Response, error) {
+	o := t.retry
+	if o.NoticeAfter < o.AttemptTimeout || o.AttemptTimeout < 0 {
+		limit := ""
+		if o.AttemptTimeout > 0 {
+			limit = fmt.Sprintf("; giving this attempt up to %s", roundWait(o.AttemptTimeout))
+		}
+		notice := time.AfterFunc(o.NoticeAfter, func() {
+			t.tell(fmt.Sprintf("%s %s: no answer yet after %s (attempt %d of %d%s)", req.Method, req.URL.Path, roundWait(o.NoticeAfter), attempt, o.Attempts, limit))
+		})
+		defer notice.Stop() // headers came, or the attempt failed
+	}
+	if o.AttemptTimeout < 0 {
 		return t.base.RoundTrip(req)
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), t.retry.AttemptTimeout)
+	ctx, cancel := context.WithTimeout(req.Context(), o.AttemptTimeout)
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
+		if ctx.Err() == context.DeadlineExceeded && req.Context().Err() == nil {
+			return nil, fmt.Errorf("%w within %s", errNoAnswer, roundWait(o.AttemptTimeout))
+		}
 		return nil, err
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// tell passes a line to Notify, if set.
+func (t *Transport) tell(msg string) {
+	if t.notify != nil {
+		t.notify(msg)
+	}
+}
+
+// roundWait rounds a wait for the log: to the 0.1 s below 10 s, else to
+// the second.
+func roundWait(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 type cancelBody struct {
@@ -472,8 +536,8 @@ func (t *Transport) resetWait(ctx context.Context) time.Duration {
 // block closes the gate until the given time (it never moves it earlier)
 // and notifies once per extension.
 func (t *Transport) block(until time.Time, msg string) {
-	if t.gate.CloseUntil(until) && t.notify != nil {
-		t.notify(msg)
+	if t.gate.CloseUntil(until) {
+		t.tell(msg)
 	}
 }
 

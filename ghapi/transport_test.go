@@ -326,7 +326,7 @@ func TestSecondaryLimitWithoutRetryAfter(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
-				if !strings.Contains(err.Error(), `delete version 1 of container "app": secondary rate limit`) {
+				if !strings.Contains(err.Error(), `delete version id 1 of container "app": secondary rate limit`) {
 					t.Errorf("err = %q", err)
 				}
 			}

@@ -11,7 +11,8 @@ import (
 // Build plans every package: the decision and reason for every version,
 // newest first, with max-deletions applied across packages (oldest first).
 //
-// A package no rule covers is left out of the plan. An incomplete package
+// A package no rule covers is left out of the plan, except an unresolved
+// name or pattern (PackageInput.Unresolved). An incomplete package
 // (Complete false) is in the plan with its error and no versions: nothing in
 // it is decided, so nothing is deleted. Packages are ordered by owner, type
 // and name. See the package documentation for the evaluation.
@@ -35,7 +36,7 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 				covering = append(covering, e)
 			}
 		}
-		if len(covering) == 0 {
+		if len(covering) == 0 && !(in.Unresolved && !in.Complete) {
 			continue
 		}
 		pp := PackagePlan{
@@ -46,6 +47,7 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 			Complete:   in.Complete,
 			Error:      in.Error,
 			Deferred:   in.Deferred && !in.Complete,
+			Unresolved: in.Unresolved && !in.Complete,
 			Versions:   []VersionPlan{},
 		}
 		if in.Complete {

@@ -10,8 +10,8 @@ import (
 // finds as an *InputError, several joined with errors.Join; errors.As
 // reaches each.
 type InputError struct {
-	// File is the path of the policy file, set when the problem is in one
-	// of its rules.
+	// File is the path of the policy file, set when the problem is in it
+	// (Input is then policy-file, or the input of one of its rules).
 	File string
 	// Rule is the index, counted from 0, of the rule of the policy file
 	// the problem is in; -1 when it is not in a rule of a file.
@@ -27,11 +27,12 @@ type InputError struct {
 }
 
 // Error renders the problem the one way every caller shows it:
-// "older-than: ...", "policy-file: line 3: ...", or for a rule of a file
-// "policy-file retention.yml: rules[1].keep-latest: ...".
+// "older-than: ...", "policy-file retention.yml: line 3: ...", or for a
+// rule of a file "policy-file retention.yml: rules[1].keep-latest: ...".
 func (e *InputError) Error() string {
 	var b strings.Builder
-	if e.Rule >= 0 {
+	switch {
+	case e.Rule >= 0:
 		if e.File != "" {
 			b.WriteString(InPolicyFile + " " + e.File + ": ")
 		}
@@ -39,7 +40,9 @@ func (e *InputError) Error() string {
 		if e.Input != "" {
 			b.WriteString("." + e.Input)
 		}
-	} else {
+	case e.File != "":
+		b.WriteString(InPolicyFile + " " + e.File) // the file as a whole
+	default:
 		b.WriteString(e.Input)
 	}
 	b.WriteString(": ")

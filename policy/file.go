@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 // index from 0: "rules[1].keep-latest: ...".
 func parseFile(data []byte, file, defaultOwner string) ([]Rule, []error) {
 	fail := func(line int, format string, args ...any) error {
-		return &InputError{Rule: -1, Input: InPolicyFile, Line: line, Msg: fmt.Sprintf(format, args...)}
+		return &InputError{File: file, Rule: -1, Input: InPolicyFile, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -25,7 +26,7 @@ func parseFile(data []byte, file, defaultOwner string) ([]Rule, []error) {
 		return nil, []error{fail(0, "the file is empty; write rules: with at least one rule")}
 	}
 	if err != nil {
-		return nil, []error{fail(0, "%v", err)}
+		return nil, []error{syntaxError(data, file, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -166,4 +167,33 @@ func deref(n *yaml.Node) *yaml.Node {
 func isActionInput(name string) bool {
 	d, ok := LookupInput(name)
 	return ok && !d.Rule
+}
+
+// yamlLine is the position go-yaml puts before its messages.
+var yamlLine = regexp.MustCompile(`^yaml: (?:line \d+: )?`)
+
+// maxSyntaxSearch bounds the lines syntaxError re-parses to place an error.
+const maxSyntaxSearch = 2000
+
+// syntaxError reports a YAML syntax error on the line where it is. go-yaml
+// reports the line where the construct around the error began, counted
+// from 0 (an error on line 4 of a rule's mapping reads "line 1"): the line
+// is found instead as the first from which every longer prefix of the file
+// fails to parse, each shorter one, ending at a line boundary, being valid
+// YAML.
+func syntaxError(data []byte, file string, err error) error {
+	msg := yamlLine.ReplaceAllString(err.Error(), "")
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxSyntaxSearch {
+		return &InputError{File: file, Rule: -1, Input: InPolicyFile, Msg: fmt.Sprintf("YAML syntax error: %v", err)}
+	}
+	line := len(lines)
+	for line > 1 {
+		var n yaml.Node
+		if yaml.Unmarshal(bytes.Join(lines[:line-1], nil), &n) == nil {
+			break
+		}
+		line--
+	}
+	return &InputError{File: file, Rule: -1, Input: InPolicyFile, Line: line, Msg: "YAML syntax error: " + msg}
 }

@@ -64,7 +64,7 @@ type InputDef struct {
 // the README and --help list them.
 var InputDefs = []InputDef{
 	{Name: InPackages, Arg: "PATTERNS", Rule: true, List: true, Policy: true,
-		Description: "Package names or glob patterns, one per line or comma-separated; `!pattern` excludes. Required unless policy-file is given."},
+		Description: "Package names or glob patterns, one per line or comma-separated; `!pattern` excludes. A name is fetched by name; a pattern lists the owner's packages, which a workflow's GITHUB_TOKEN may not do for containers. Default: the package named like the repository (GITHUB_REPOSITORY's name part, lower-cased)."},
 	{Name: InPackageType, Arg: "TYPE", Rule: true, Policy: true,
 		Description: "Package type: container, npm, maven, rubygems, nuget or docker. Default: container."},
 	{Name: InOwner, Arg: "LOGIN", Rule: true, Policy: true,

@@ -146,7 +146,7 @@ func TestParseErrors(t *testing.T) {
 		want   []string
 	}{
 		{"packages missing", map[string]string{}, "", []string{
-			"packages: no package given; name one or more packages or glob patterns, e.g. app or app-*"}},
+			"packages: no package given, and GITHUB_REPOSITORY is not set to default to the repository's package; name one or more packages or glob patterns, e.g. app or app-*"}},
 		{"packages blank entries", map[string]string{"packages": " , \n"}, "", []string{
 			"packages: no package given; name one or more packages or glob patterns, e.g. app or app-*"}},
 		{"packages only exclusions", map[string]string{"packages": "!legacy"}, "", []string{
@@ -279,22 +279,22 @@ func TestParsePolicyFileErrors(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"empty", "", []string{"policy-file: the file is empty; write rules: with at least one rule"}},
-		{"comments only", "# nothing\n", []string{"policy-file: the file is empty; write rules: with at least one rule"}},
-		{"no rules key", "other: 1\n", []string{`policy-file: line 1: unknown key "other"; the file has one key, rules`}},
-		{"rules empty list", "rules: []\n", []string{"policy-file: rules is empty; give at least one rule"}},
-		{"rules null", "rules:\n", []string{"policy-file: rules is empty; give at least one rule"}},
-		{"rules not a list", "rules: app\n", []string{"policy-file: line 1: rules must be a list of rules"}},
-		{"not a mapping", "- packages: app\n", []string{"policy-file: the file must be a mapping with one key, rules"}},
+		{"empty", "", []string{"policy-file retention.yml: the file is empty; write rules: with at least one rule"}},
+		{"comments only", "# nothing\n", []string{"policy-file retention.yml: the file is empty; write rules: with at least one rule"}},
+		{"no rules key", "other: 1\n", []string{`policy-file retention.yml: line 1: unknown key "other"; the file has one key, rules`}},
+		{"rules empty list", "rules: []\n", []string{"policy-file retention.yml: rules is empty; give at least one rule"}},
+		{"rules null", "rules:\n", []string{"policy-file retention.yml: rules is empty; give at least one rule"}},
+		{"rules not a list", "rules: app\n", []string{"policy-file retention.yml: line 1: rules must be a list of rules"}},
+		{"not a mapping", "- packages: app\n", []string{"policy-file retention.yml: the file must be a mapping with one key, rules"}},
 		{"action input at top", "dry-run: true\nrules:\n  - packages: app\n", []string{
-			"policy-file: line 1: dry-run is an input of the action, not a key of the policy file"}},
+			"policy-file retention.yml: line 1: dry-run is an input of the action, not a key of the policy file"}},
 		// Every input of the action gets the same answer, wherever it
 		// is handled (policy, cleanup or the action itself).
 		{"token at top", "token: x\nrules:\n  - packages: app\n", []string{
-			"policy-file: line 1: token is an input of the action, not a key of the policy file"}},
+			"policy-file retention.yml: line 1: token is an input of the action, not a key of the policy file"}},
 		{"verify at top", "verify: false\nrules:\n  - packages: app\n", []string{
-			"policy-file: line 1: verify is an input of the action, not a key of the policy file"}},
-		{"rule input at top", "packages: app\n", []string{"policy-file: line 1: packages belongs in a rule, in the list under rules"}},
+			"policy-file retention.yml: line 1: verify is an input of the action, not a key of the policy file"}},
+		{"rule input at top", "packages: app\n", []string{"policy-file retention.yml: line 1: packages belongs in a rule, in the list under rules"}},
 		{"rule not a mapping", "rules:\n  - app\n", []string{
 			"policy-file retention.yml: rules[0]: line 2: a rule must be a mapping of rule inputs (packages, older-than, ...)"}},
 		{"unknown key in rule", "rules:\n  - packages: app\n    keep-lastest: 3\n", []string{
@@ -320,9 +320,15 @@ func TestParsePolicyFileErrors(t *testing.T) {
 		{"tag-state for maven", "rules:\n  - packages: app\n    package-type: maven\n    tag-state: tagged\n", []string{
 			`policy-file retention.yml: rules[0].tag-state: "tagged" applies to container packages only; every maven version is tagged by its name, so leave tag-state empty or use delete-tags`}},
 		{"yaml syntax", "rules:\n  - packages: [app\n", []string{
-			"policy-file: yaml: line 1: did not find expected ',' or ']'"}},
+			"policy-file retention.yml: line 2: YAML syntax error: did not find expected ',' or ']'"}},
+		{"yaml syntax on line 4", "rules:\n  - packages: app\n    tag-state: untagged\n   older-than: 7d\n", []string{
+			"policy-file retention.yml: line 4: YAML syntax error: did not find expected '-' indicator"}},
+		{"yaml tab on line 3", "rules:\n  - packages: app\n\ttag-state: untagged\n    older-than: 7d\n", []string{
+			"policy-file retention.yml: line 3: YAML syntax error: found a tab character that violates indentation"}},
+		{"yaml syntax after a multi-line list", "rules:\n  - packages: [\n      app,\n      web]\n    keep-tags: [latest\n", []string{
+			"policy-file retention.yml: line 5: YAML syntax error: did not find expected ',' or ']'"}},
 		{"two documents", "rules:\n  - packages: app\n---\nrules:\n  - packages: lib\n", []string{
-			"policy-file: the file holds more than one YAML document; write all rules under one rules: key"}},
+			"policy-file retention.yml: the file holds more than one YAML document; write all rules under one rules: key"}},
 		{"several problems", "rules:\n  - packages: app\n    older-than: 3x\n  - tag-state: none\n", []string{
 			`policy-file retention.yml: rules[0].older-than: "3x" is not a duration; use a number with m, h, d or w (e.g. 30d)`,
 			"policy-file retention.yml: rules[1].packages: no package given; name one or more packages or glob patterns, e.g. app or app-*",
@@ -454,5 +460,48 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 	hand := Policy{Rules: []Rule{{Packages: []string{"app"}, Owner: "acme", OlderThan: 36 * time.Hour}}}
 	if got, want := ruleJSONOf(t, &hand), `{"rules":[{"packages":["app"],"package-type":"container","owner":"acme","older-than":"36h"}],"max-deletions":0,"dry-run":false}`; got != want {
 		t.Errorf("hand-made policy\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestDefaultPackage(t *testing.T) {
+	tests := []struct{ repo, want string }{
+		{"acme/app", "app"},
+		{"Acme/My-App", "my-app"},
+		{" acme/app.js ", "app.js"},
+		{"", ""},
+		{"app", ""},
+		{"acme/", ""},
+		{"/app", ""},
+		{"acme/app/x", ""},
+	}
+	for _, tt := range tests {
+		if got := DefaultPackage(tt.repo); got != tt.want {
+			t.Errorf("DefaultPackage(%q) = %q, want %q", tt.repo, got, tt.want)
+		}
+	}
+}
+
+// TestParseDefaultPackage checks that a rule given as inputs without
+// packages covers the repository's package, and that the rules of a policy
+// file still name theirs.
+func TestParseDefaultPackage(t *testing.T) {
+	p, err := Parse(Inputs{Values: map[string]string{"tag-state": "untagged"}, DefaultOwner: "acme", DefaultPackage: "my-app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Rules[0].Packages; len(got) != 1 || got[0] != "my-app" {
+		t.Errorf("packages = %q, want the default [my-app]", got)
+	}
+	if !p.Rules[0].Covers("acme", Container, "my-app") || p.Rules[0].Covers("acme", Container, "other") {
+		t.Errorf("the rule does not cover exactly acme's container my-app")
+	}
+	p, err = Parse(Inputs{Values: map[string]string{"packages": "web"}, DefaultOwner: "acme", DefaultPackage: "my-app"})
+	if err != nil || p.Rules[0].Packages[0] != "web" {
+		t.Errorf("packages given: %v, %v; want web", err, p)
+	}
+	file := "rules:\n  - tag-state: untagged\n"
+	_, err = Parse(Inputs{Values: map[string]string{"policy-file": "p.yml"}, PolicyFile: []byte(file), DefaultOwner: "acme", DefaultPackage: "my-app"})
+	if err == nil || !strings.Contains(err.Error(), "packages: no package given") {
+		t.Errorf("a policy file rule without packages: %v, want packages: no package given", err)
 	}
 }

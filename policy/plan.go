@@ -113,8 +113,12 @@ type PackagePlan struct {
 	// Deferred marks an incomplete package that was not listed because
 	// GitHub's rate limits stopped the run: it is left for the next run,
 	// not failed.
-	Deferred bool          `json:"deferred,omitempty"`
-	Versions []VersionPlan `json:"versions"`
+	Deferred bool `json:"deferred,omitempty"`
+	// Unresolved marks an entry whose Name is a package name or pattern
+	// of the policy, as written, that could not be resolved to packages
+	// (Error says why): not a package, but a failure of the run.
+	Unresolved bool          `json:"unresolved,omitempty"`
+	Versions   []VersionPlan `json:"versions"`
 }
 
 // VersionPlan is the decision for one version. Parents holds the digests of

@@ -75,6 +75,23 @@ type Inputs struct {
 	Values       map[string]string
 	PolicyFile   []byte
 	DefaultOwner string
+	// DefaultPackage is the package a rule given as inputs covers when
+	// packages is not given: the package named like the repository
+	// (DefaultPackage of GITHUB_REPOSITORY). Empty: packages is required.
+	// The rules of a policy file always name their packages.
+	DefaultPackage string
+}
+
+// DefaultPackage returns the package named like the repository of
+// GITHUB_REPOSITORY ("Acme/My-App" gives "my-app"): its name part,
+// lower-cased as container package names are. It returns "" when repo is
+// not owner/name.
+func DefaultPackage(repo string) string {
+	owner, name, ok := strings.Cut(strings.TrimSpace(repo), "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return ""
+	}
+	return strings.ToLower(name)
 }
 
 // PackageInput is everything the planner knows of one package.
@@ -90,7 +107,12 @@ type PackageInput struct {
 	// Deferred marks an incomplete package left for the next run because
 	// of rate limits rather than failed.
 	Deferred bool
-	Versions []Version
+	// Unresolved marks an incomplete input whose Name is a package name or
+	// pattern of the policy that could not be resolved to packages (the
+	// package could not be fetched, or the listing for the pattern
+	// failed). It is in the plan whether or not a rule covers that name.
+	Unresolved bool
+	Versions   []Version
 	// Structure is the container structure (nil: every version is a root).
 	// It is ignored for other package types.
 	Structure *Structure
@@ -140,6 +162,12 @@ func Parse(in Inputs) (*Policy, error) {
 	} else {
 		get := func(name string) (rawValue, bool) {
 			s := val(name)
+			if name == InPackages && s == "" {
+				if in.DefaultPackage == "" {
+					return rawValue{noDefault: true}, false
+				}
+				s = in.DefaultPackage
+			}
 			return rawValue{s: s}, s != ""
 		}
 		r, rerrs := parseRule(get, ruleAt{rule: -1}, in.DefaultOwner)
@@ -159,6 +187,9 @@ type rawValue struct {
 	isList bool
 	// bad marks a value already reported as unusable (a YAML mapping, say).
 	bad bool
+	// noDefault marks packages not given where no default package is
+	// known (Inputs.DefaultPackage empty).
+	noDefault bool
 }
 
 // parseRule validates one rule. get returns an input's value and whether it
@@ -287,6 +318,8 @@ func (p *ruleParser) packages() ([]string, *packageMatcher) {
 	}
 	v, _ := p.get(InPackages)
 	switch {
+	case len(written) == 0 && len(p.errs) == start && !v.bad && v.noDefault:
+		p.fail(InPackages, "no package given, and GITHUB_REPOSITORY is not set to default to the repository's package; name one or more packages or glob patterns, e.g. app or app-*")
 	case len(written) == 0 && len(p.errs) == start && !v.bad:
 		p.fail(InPackages, "no package given; name one or more packages or glob patterns, e.g. app or app-*")
 	case len(written) > 0 && len(m.include) == 0:

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
 )
@@ -41,6 +42,10 @@ type deps struct {
 	// transport carries the requests to the API and the registry; nil
 	// means the clients' defaults.
 	transport http.RoundTripper
+	// progressEvery is the interval of progress lines (0: cleanup's
+	// default). The demo, whose clock is simulated, sets it beyond its
+	// run: an estimate of time left in simulated seconds would mislead.
+	progressEvery time.Duration
 }
 
 func mainWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, d deps) int {

@@ -40,11 +40,11 @@ type registryWorld struct {
 	orphan   fakeregistry.Pushed
 }
 
-func newRegistryWorld(t *testing.T, visibility string) *registryWorld {
+func newRegistryWorld(t *testing.T, visibility string, opts ...fakegh.Option) *registryWorld {
 	t.Helper()
 	clk := clock.NewFake(epoch)
 	w := &registryWorld{clk: clk, created: map[string]time.Time{}, sigs: map[string]fakeregistry.Pushed{}}
-	w.gh = fakegh.New(fakegh.WithToken(testToken), fakegh.WithClock(clk))
+	w.gh = fakegh.New(append([]fakegh.Option{fakegh.WithToken(testToken), fakegh.WithClock(clk)}, opts...)...)
 	w.srv = httptest.NewServer(w.gh)
 	t.Cleanup(w.srv.Close)
 	reg, err := fakeregistry.Start(fakeregistry.Options{Token: testToken, Seed: 7})

@@ -295,14 +295,14 @@ func runDemoIn(ctx context.Context, args []string, stdout, stderr io.Writer, dir
 	}
 	fmt.Fprintf(intro, "\nPolicy (policy-file), evaluated as of %s:\n\n%s\n", demoNow.Format(time.RFC3339), indent(demoPolicy, "    "))
 	if opts.execute {
-		fmt.Fprint(intro, "Executing: versions are deleted in the sample organisation.\n\n")
+		fmt.Fprint(intro, "Executing: versions are deleted in the sample organisation, paced as on GitHub (60 a minute)\non a simulated clock, so the run takes no real time and prints no estimate of time left.\n\n")
 	} else {
 		fmt.Fprint(intro, "Dry run: nothing is deleted (run `go run . demo --execute` to delete in the sample).\n\n")
 	}
 
 	before := len(env.gh.Active(demoOwner, "container", "app"))
 	planFile := filepath.Join(dir, planFileName(demoNow))
-	code, rep := report(ctx, s, deps{clock: env.clock}, cliOptions{json: opts.json, planFile: planFile}, stdout, stderr, newTextLogger(stderr))
+	code, rep := report(ctx, s, deps{clock: env.clock, progressEvery: demoProgressEvery}, cliOptions{json: opts.json, planFile: planFile}, stdout, stderr, newTextLogger(stderr))
 	if rep == nil || opts.json {
 		return code
 	}
@@ -326,6 +326,10 @@ func runDemoIn(ctx context.Context, args []string, stdout, stderr io.Writer, dir
 	}
 	return code
 }
+
+// demoProgressEvery is the demo's interval of progress lines: longer than
+// its run on the simulated clock, so none is printed.
+const demoProgressEvery = 24 * time.Hour
 
 // demoHelp is demo --help.
 const demoHelp = `Usage: retention demo [--execute] [--json]

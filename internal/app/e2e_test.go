@@ -338,6 +338,16 @@ func TestDemo(t *testing.T) {
 			if got := strings.Contains(stderr.String(), "post-run check of acme/app"); got != tc.deleted {
 				t.Errorf("post-run check ran: %v, want %v\n%s", got, tc.deleted, stderr.String())
 			}
+			// The clock is simulated: no estimate of time left, which
+			// would count simulated seconds for a run of milliseconds.
+			if strings.Contains(stderr.String(), " left") {
+				t.Errorf("the demo prints an estimate of time left:\n%s", stderr.String())
+			}
+			// A second read of the image structure says why, and that it
+			// reads only what it adds.
+			if n := strings.Count(stderr.String(), "image structure of acme/app"); n > 1 && !strings.Contains(stderr.String(), "image structure of acme/app, read again for ") {
+				t.Errorf("the structure is read %d times without saying why:\n%s", n, stderr.String())
+			}
 		})
 	}
 }

@@ -58,6 +58,7 @@ func writeHelp(w io.Writer) {
 	}
 	helpEntry(&b, "GITHUB_API_URL", "API base URL, used as it is. Default: "+ghapi.DefaultBaseURL+" (GitHub Enterprise Server: https://HOST/api/v3).", "")
 	helpEntry(&b, "GITHUB_REPOSITORY_OWNER", "Owner used when --owner is not given.", "")
+	helpEntry(&b, "GITHUB_REPOSITORY", "owner/name of the repository: without --packages (and --policy-file), the rule covers the package named like it, lower-cased.", "")
 	b.WriteString("\nExit status: 0 every planned deletion ended deleted or protected, 1 something\nfailed, 2 invalid input (nothing sent).\n")
 	io.WriteString(w, b.String())
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func (cs *countingServer) requests() int { return cs.gh.CountRequests("") }
 // runner is the environment a GitHub runner gives a docker action: every
 // input action.yml declares as INPUT_<NAME> (hyphens kept, defaults
 // applied), GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, RUNNER_TEMP,
-// GITHUB_REPOSITORY_OWNER and GITHUB_API_URL.
+// GITHUB_REPOSITORY (acme/app), GITHUB_REPOSITORY_OWNER and GITHUB_API_URL.
 type runner struct {
 	env                    map[string]string
 	output, summary, temp  string
@@ -50,9 +51,16 @@ type runner struct {
 	summaryText            string
 	planPath               string
 	stdoutText, stderrText string
+	// token is the token the run is given (default testToken, a
+	// workflow's GITHUB_TOKEN): the log must mask it and nothing may show
+	// it.
+	token string
 	// clock, when set, replaces the wall clock (Main itself uses the wall
 	// clock; tests that would wait for retries use a fake one).
 	clock clock.Clock
+	// transport, when set, carries every request of the run (the tests of
+	// the README's workflows route api.github.com and ghcr.io to the fakes).
+	transport http.RoundTripper
 }
 
 func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
@@ -79,6 +87,7 @@ func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
 		"GITHUB_ACTIONS":          "true",
 		"GITHUB_API_URL":          apiURL,
 		"GITHUB_REPOSITORY_OWNER": "acme",
+		"GITHUB_REPOSITORY":       "acme/app",
 		"GITHUB_OUTPUT":           r.output,
 		"GITHUB_STEP_SUMMARY":     r.summary,
 		"RUNNER_TEMP":             r.temp,
@@ -108,8 +117,12 @@ func (r *runner) run(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	getenv := func(k string) string { return r.env[k] }
-	if r.clock != nil {
-		r.code = mainWith(ctx, nil, getenv, &r.stdout, &r.stderr, deps{clock: r.clock})
+	if r.clock != nil || r.transport != nil {
+		d := deps{clock: r.clock, transport: r.transport}
+		if d.clock == nil {
+			d.clock = clock.Real{}
+		}
+		r.code = mainWith(ctx, nil, getenv, &r.stdout, &r.stderr, d)
 	} else {
 		r.code = Main(ctx, nil, getenv, &r.stdout, &r.stderr)
 	}
@@ -128,17 +141,21 @@ func (r *runner) run(t *testing.T) {
 
 	// The token may appear once: in the ::add-mask:: command that tells the
 	// runner to hide it, which must come before anything else.
-	rest, masked := strings.CutPrefix(r.stdoutText, "::add-mask::"+testToken+"\n")
+	token := r.token
+	if token == "" {
+		token = testToken
+	}
+	rest, masked := strings.CutPrefix(r.stdoutText, "::add-mask::"+token+"\n")
 	if !masked {
 		t.Errorf("stdout does not start with ::add-mask:: of the token:\n%.300s", r.stdoutText)
 	}
 	for name, text := range map[string]string{"stdout": rest, "stderr": r.stderrText, "step summary": r.summaryText, "outputs": string(b)} {
-		if strings.Contains(text, testToken) {
+		if strings.Contains(text, token) {
 			t.Errorf("the token appears in %s", name)
 		}
 	}
 	if r.planPath != "" {
-		if p, err := os.ReadFile(r.planPath); err == nil && bytes.Contains(p, []byte(testToken)) {
+		if p, err := os.ReadFile(r.planPath); err == nil && bytes.Contains(p, []byte(token)) {
 			t.Errorf("the token appears in the plan file")
 		}
 	}

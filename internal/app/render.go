@@ -79,6 +79,10 @@ func ageLabel(v policy.VersionPlan, basis policy.AgeBasis, now time.Time) string
 // packageTitle names a package: "container acme/app (public)".
 func packageTitle(pkg policy.PackagePlan) string {
 	s := fmt.Sprintf("%s %s/%s", pkg.Type, pkg.Owner, pkg.Name)
+	if pkg.Unresolved {
+		// Name is the name or pattern as the policy wrote it.
+		return s + " (not resolved)"
+	}
 	if pkg.Visibility != "" {
 		s += " (" + pkg.Visibility + ")"
 	}

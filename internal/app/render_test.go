@@ -131,6 +131,35 @@ func TestSummaryCapped(t *testing.T) {
 		if !strings.Contains(s, "… and 6 more versions: see the plan file.") {
 			t.Errorf("no note of the 6 versions left out:\n%s", s)
 		}
+		// Beside the failure and the deletions, a version a rule kept on
+		// purpose is shown, with its reason.
+		if !strings.Contains(s, "| keep | keep-latest | - |") {
+			t.Errorf("no version kept on purpose is shown:\n%s", s)
+		}
+	})
+	t.Run("kept on purpose among thousands of deletions", func(t *testing.T) {
+		p := bigPlan(1, 4000) // 2,000 kept by keep-latest, 2,000 deleted
+		vs := p.Packages[0].Versions
+		for i := range vs[:1990] {
+			vs[i].Reason = "not-selected"
+		}
+		vs[1990].Reason = "keep-tags:v*"
+		vs[1991].Reason = "keep-semver:>=1.0.0"
+		s := renderSummary(p, false, "", defaultSummaryLimits)
+		if len(s) > defaultSummaryLimits.Bytes {
+			t.Fatalf("summary is %d bytes, over the %d budget", len(s), defaultSummaryLimits.Bytes)
+		}
+		for _, want := range []string{"| keep | keep-tags:v* | - |", "| keep | keep-semver:&gt;=1.0.0 | - |", "| keep | keep-latest | - |", "| delete | selected | deleted |", "… and 3,800 more versions: see the plan file."} {
+			if !strings.Contains(s, want) {
+				t.Errorf("the summary lacks %q", want)
+			}
+		}
+		if strings.Contains(s, "not-selected") {
+			t.Errorf("versions no rule chose to keep crowd out the deletions")
+		}
+		if got := strings.Count(s, "| keep | keep-"); got != 10 {
+			t.Errorf("%d rows kept on purpose, want the 10 there are", got)
+		}
 	})
 	t.Run("byte budget", func(t *testing.T) {
 		// 60 packages of 500 versions: about 3 MiB uncapped.

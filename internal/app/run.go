@@ -38,6 +38,7 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*poli
 		DeletesPerMinute: s.deletesPerMinute,
 		Verify:           s.verify,
 		Log:              log,
+		ProgressEvery:    d.progressEvery,
 	}
 	if s.restoreFrom != nil {
 		return cleanup.Restore(ctx, cfg, s.restoreFrom)

@@ -125,7 +125,11 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 // parsePolicy builds the policy from the rule inputs or the policy file,
 // plus max-deletions and dry-run, through policy.Parse.
 func parsePolicy(in rawInputs, getenv func(string) string) (*policy.Policy, error) {
-	pin := policy.Inputs{Values: map[string]string{}, DefaultOwner: getenv("GITHUB_REPOSITORY_OWNER")}
+	pin := policy.Inputs{
+		Values:         map[string]string{},
+		DefaultOwner:   getenv("GITHUB_REPOSITORY_OWNER"),
+		DefaultPackage: policy.DefaultPackage(getenv("GITHUB_REPOSITORY")),
+	}
 	for _, def := range policy.InputDefs {
 		if def.Policy && def.Name != policy.InPolicyFile && in[def.Name] != "" {
 			pin.Values[def.Name] = in[def.Name]
@@ -197,16 +201,35 @@ func readPlanFile(path string) (*policy.Plan, error) {
 		StartedAt time.Time            `json:"started_at"`
 		DryRun    bool                 `json:"dry_run"`
 	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%q is not a plan file: %w", path, err)
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		what := "not JSON"
+		if json.Valid(b) {
+			what = "JSON, but not an object"
+		}
+		return nil, notPlanFile(path, what)
 	}
-	if f.Packages == nil {
-		return nil, fmt.Errorf("%q is not a plan file: it has no \"packages\" list", path)
+	switch {
+	case keys["packages"] == nil:
+		return nil, notPlanFile(path, `it has no "packages"`)
+	case keys["started_at"] == nil:
+		return nil, notPlanFile(path, `it has no "started_at"`)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, notPlanFile(path, fmt.Sprintf("its fields do not decode: %v", err))
+	}
+	if f.Packages == nil || f.StartedAt.IsZero() {
+		return nil, notPlanFile(path, `its "packages" is not a list, or its "started_at" is not a time`)
 	}
 	if f.DryRun {
 		return nil, fmt.Errorf("%q is the plan of a dry run, which deleted nothing; give the plan of a real run", path)
 	}
 	return &policy.Plan{Packages: f.Packages, StartedAt: f.StartedAt, DryRun: f.DryRun}, nil
+}
+
+// notPlanFile says that path is not a plan file, why, and what one is.
+func notPlanFile(path, why string) error {
+	return fmt.Errorf("%q is not a plan file (%s); give the plan file an earlier run wrote: the JSON file its plan output names (package-retention-plan-<time>.json under RUNNER_TEMP, uploaded as an artifact by the README's workflow), with the run's \"started_at\" and its \"packages\", each with the versions it deleted", path, why)
 }
 
 // unwrapPathError drops the operation and path from an *os.PathError, which

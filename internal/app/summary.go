@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/pkgretention/retention/policy"
@@ -115,8 +114,12 @@ func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, 
 }
 
 // pickRows chooses which versions a capped table shows: all of them when
-// they fit, else failures first, then deletions, protected and deferred
-// versions, then kept ones, each newest first. The table keeps plan order.
+// they fit. Else failures first; then, on a quarter of the rows, versions
+// a rule kept on purpose (keep-latest, keep-tags, keep-semver), so that a
+// table of thousands of deletions still shows what was spared and why;
+// then deletions, protected and deferred versions; then the other kept
+// versions with what rows are left; each newest first. The table keeps
+// plan order.
 func pickRows(vs []policy.VersionPlan, maxRows int) map[int]bool {
 	shown := make(map[int]bool, min(len(vs), maxRows))
 	if len(vs) <= maxRows {
@@ -125,25 +128,49 @@ func pickRows(vs []policy.VersionPlan, maxRows int) map[int]bool {
 		}
 		return shown
 	}
+	const (
+		failed = iota
+		acted
+		onPurpose
+		other
+	)
 	rank := func(v policy.VersionPlan) int {
 		switch {
 		case strings.HasPrefix(v.Result, policy.ResultFailedPrefix):
-			return 0
+			return failed
 		case v.Decision == policy.Delete, v.Decision == policy.Protected, v.Result == policy.ResultDeferred:
-			return 1
+			return acted
+		case keptOnPurpose(v.Reason):
+			return onPurpose
 		default:
-			return 2
+			return other
 		}
 	}
-	idx := make([]int, len(vs))
-	for i := range idx {
-		idx[i] = i
+	byRank := make([][]int, other+1)
+	for i := range vs {
+		r := rank(vs[i])
+		byRank[r] = append(byRank[r], i)
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return rank(vs[idx[a]]) < rank(vs[idx[b]]) })
-	for _, i := range idx[:maxRows] {
-		shown[i] = true
+	take := func(idx []int, n int) []int {
+		for len(idx) > 0 && n > 0 && len(shown) < maxRows {
+			shown[idx[0]] = true
+			idx, n = idx[1:], n-1
+		}
+		return idx
 	}
+	take(byRank[failed], maxRows)
+	byRank[onPurpose] = take(byRank[onPurpose], max(maxRows/4, 1))
+	take(byRank[acted], maxRows)
+	take(byRank[onPurpose], maxRows)
+	take(byRank[other], maxRows)
 	return shown
+}
+
+// keptOnPurpose reports whether a reason is a rule's choice to keep:
+// keep-latest, keep-tags or keep-semver.
+func keptOnPurpose(reason string) bool {
+	return reason == policy.ReasonKeepLatest ||
+		strings.HasPrefix(reason, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(reason, policy.ReasonKeepSemverPrefix)
 }
 
 // pluralNoun is noun or noun+"s".

@@ -19,6 +19,13 @@
 // shared/api-facts.md; where GitHub's behaviour is not documented the
 // choice made here is stated on the method or option concerned.
 //
+// A request whose token has the prefix ghs_ (an installation token, such
+// as a workflow's GITHUB_TOKEN) is refused what GitHub refuses such a
+// token: listing an organisation's container packages answers 400
+// "Invalid argument." (see listPackages). The /user/... endpoints answer
+// 403 unless WithAuthenticatedUser names the token's account, as they do
+// for GITHUB_TOKEN, whose account is the workflow's bot.
+//
 // Everything that depends on time reads the injected clock (WithClock), and
 // every random fault draws from one generator seeded by WithSeed, so a run
 // is reproducible for a given clock and request order. A Server is safe for
@@ -160,6 +167,19 @@ func WithSeed(seed int64) Option {
 // GitHub does for a workflow's GITHUB_TOKEN.
 func WithAuthenticatedUser(login string) Option { return func(s *Server) { s.meLogin = login } }
 
+// WithInstallationRepository makes an installation token (prefix ghs_,
+// such as a workflow's GITHUB_TOKEN) the token of a workflow in repo
+// ("owner/name"): it reaches only the packages linked to that repository
+// (SetRepository). Any other package answers 404 "Package not found." to
+// it, on every endpoint, and is left out of listings, as GitHub answers a
+// GITHUB_TOKEN a personal access token would be shown the package for
+// (observed: https://github.com/bots-house/ghcr-delete-image-action/issues/105,
+// https://github.com/actions/delete-package-versions/issues/57). Without
+// this option an installation token reaches every package.
+func WithInstallationRepository(repo string) Option {
+	return func(s *Server) { s.installRepo = strings.ToLower(repo) }
+}
+
 // WithBasePath serves the API under a path prefix, such as "/api/v3" for a
 // GitHub Enterprise Server base URL. Requests outside it answer 404.
 func WithBasePath(prefix string) Option {
@@ -181,6 +201,8 @@ type Server struct {
 	token    string
 	basePath string
 	meLogin  string
+	// installRepo is WithInstallationRepository's "owner/name", lower case.
+	installRepo string
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -203,7 +225,8 @@ type Server struct {
 	blockHeader  bool // send retry-after while blocked
 	grace        int  // GETs forgiven after a new block (see Violations)
 
-	faults Faults
+	faults     Faults
+	failRoutes map[string]*routeFault
 
 	requests     []Request
 	logGen       int
@@ -526,6 +549,61 @@ func (s *Server) FailPage(owner, typ, name string, page, times int) {
 		return
 	}
 	p.failPages[page] = times
+}
+
+// routeFault is what FailRoute set for one endpoint.
+type routeFault struct {
+	status int
+	times  int // < 0: always
+}
+
+// FailRoute makes the endpoint route, named as in Request.Route ("GET
+// /orgs/{org}/packages/{package_type}/{package_name}"), answer status the
+// next times times it is reached, whoever the owner or package; times < 0
+// fails it always, times = 0 lifts it. The answer carries GitHub's message
+// for the status: 400 "Invalid argument.", 403 "Resource not accessible by
+// integration", 404 "Not Found", 5xx "Server Error" (as GitHub's front end
+// answers: no rate-limit headers, no budget used).
+func (s *Server) FailRoute(route string, status, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failRoutes == nil {
+		s.failRoutes = map[string]*routeFault{}
+	}
+	if times == 0 {
+		delete(s.failRoutes, route)
+		return
+	}
+	s.failRoutes[route] = &routeFault{status: status, times: times}
+}
+
+// routeFailure answers c as FailRoute said, or returns nil; it runs
+// under s.mu.
+func (s *Server) routeFailure(c *call) *reply {
+	if c.route == nil {
+		return nil
+	}
+	f := s.failRoutes[c.route.name]
+	if f == nil {
+		return nil
+	}
+	if f.times > 0 {
+		f.times--
+		if f.times == 0 {
+			delete(s.failRoutes, c.route.name)
+		}
+	}
+	switch {
+	case f.status == http.StatusBadRequest:
+		return errReply(f.status, msgInvalidArgument, docsPackages)
+	case f.status == http.StatusForbidden:
+		return errReply(f.status, msgNotAccessible, docsPackages)
+	case f.status == http.StatusNotFound:
+		return errReply(f.status, msgNotFound, docsPackages)
+	case f.status >= 500:
+		return errReply(f.status, msgServerError, docsREST)
+	}
+	return errReply(f.status, http.StatusText(f.status), docsREST)
 }
 
 func (s *Server) mustAccount(login string) *account {

@@ -733,3 +733,89 @@ func TestIntercept(t *testing.T) {
 		t.Errorf("in flight = %d after every answer, want 0", n)
 	}
 }
+
+// TestInstallationTokenCannotListOrgContainers checks the fake's model of
+// a workflow's GITHUB_TOKEN (prefix ghs_): listing an organisation's
+// container packages is refused with 400 "Invalid argument." (observed:
+// cli/cli#9606, actions/github-script#449, octokit/octokit.js#2606), while
+// fetching the package by name, listing other types, a user's containers,
+// and any listing with a personal access token work.
+func TestInstallationTokenCannotListOrgContainers(t *testing.T) {
+	s, srv, _ := newFake(t)
+	s.AddUser("bob")
+	s.AddPackage("acme", "container", "app", "private")
+	s.AddPackage("acme", "npm", "lib", "private")
+	s.AddPackage("bob", "container", "tool", "private")
+	cases := []struct {
+		name, path, auth string
+		want             int
+		bodyHas          string
+	}{
+		{"ghs_ lists org containers", "/orgs/acme/packages?package_type=container", "Bearer ghs_abc", 400, `"message":"Invalid argument."`},
+		{"ghs_ with the token scheme", "/orgs/acme/packages?package_type=container&per_page=100", "token ghs_abc", 400, `"message":"Invalid argument."`},
+		{"ghs_ fetches an org container by name", "/orgs/acme/packages/container/app", "Bearer ghs_abc", 200, `"name":"app"`},
+		{"ghs_ lists org npm packages", "/orgs/acme/packages?package_type=npm", "Bearer ghs_abc", 200, `"name":"lib"`},
+		{"ghs_ lists a user's containers", "/users/bob/packages?package_type=container", "Bearer ghs_abc", 200, `"name":"tool"`},
+		{"personal access token lists org containers", "/orgs/acme/packages?package_type=container", "Bearer ghp_abc", 200, `"name":"app"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+			req.Header.Set("Authorization", tc.auth)
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.want || !strings.Contains(string(body), tc.bodyHas) {
+				t.Errorf("%d %s, want %d containing %q", res.StatusCode, body, tc.want, tc.bodyHas)
+			}
+		})
+	}
+}
+
+// TestInstallationTokenReachesItsRepositorysPackages checks
+// WithInstallationRepository: a ghs_ token reaches the packages linked to
+// its repository only (404 "Package not found." for the others, which
+// listings leave out), and a personal access token reaches them all.
+func TestInstallationTokenReachesItsRepositorysPackages(t *testing.T) {
+	s, srv, _ := newFake(t, WithInstallationRepository("acme/app"))
+	for _, name := range []string{"app", "other"} {
+		s.AddPackage("acme", "npm", name, "private")
+		s.AddVersions("acme", "npm", name, 2, nil)
+	}
+	s.SetRepository("acme", "npm", "app", "app")
+	s.SetRepository("acme", "npm", "other", "other")
+	cases := []struct {
+		name, method, path, auth string
+		want                     int
+		bodyHas                  string
+	}{
+		{"ghs_ gets its package", "GET", "/orgs/acme/packages/npm/app", "Bearer ghs_abc", 200, `"name":"app"`},
+		{"ghs_ lists its package's versions", "GET", "/orgs/acme/packages/npm/app/versions", "Bearer ghs_abc", 200, `"name":"1.0.1"`},
+		{"ghs_ gets another package", "GET", "/orgs/acme/packages/npm/other", "Bearer ghs_abc", 404, msgPackageNotFound},
+		{"ghs_ lists another package's versions", "GET", "/orgs/acme/packages/npm/other/versions", "Bearer ghs_abc", 404, msgPackageNotFound},
+		{"ghs_ deletes in another package", "DELETE", "/orgs/acme/packages/npm/other/versions/3", "Bearer ghs_abc", 404, msgPackageNotFound},
+		{"ghs_ lists packages", "GET", "/orgs/acme/packages?package_type=npm", "Bearer ghs_abc", 200, `"name":"app"`},
+		{"personal access token gets another package", "GET", "/orgs/acme/packages/npm/other", "Bearer ghp_abc", 200, `"name":"other"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			req.Header.Set("Authorization", tc.auth)
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.want || !strings.Contains(string(body), tc.bodyHas) {
+				t.Errorf("%d %s, want %d containing %q", res.StatusCode, body, tc.want, tc.bodyHas)
+			}
+			if tc.name == "ghs_ lists packages" && strings.Contains(string(body), `"name":"other"`) {
+				t.Errorf("the listing shows a package the token cannot reach: %s", body)
+			}
+		})
+	}
+}

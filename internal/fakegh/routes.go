@@ -141,10 +141,20 @@ func (c *call) lookup() (*pkg, *reply) {
 		return nil, errReply(http.StatusNotFound, msgNotFound, docsPackages)
 	}
 	p := a.packages[typ+"/"+c.params["package_name"]]
-	if p == nil {
+	if p == nil || !c.reaches(p) {
 		return nil, errReply(http.StatusNotFound, msgPackageNotFound, docsPackages)
 	}
 	return p, nil
+}
+
+// reaches reports whether the request's token may see p: always, but for
+// an installation token under WithInstallationRepository, which sees only
+// the packages linked to its repository.
+func (c *call) reaches(p *pkg) bool {
+	if c.s.installRepo == "" || !installationToken(c.r) {
+		return true
+	}
+	return p.repo != "" && strings.ToLower(p.owner.login+"/"+p.repo) == c.s.installRepo
 }
 
 // pkg resolves the active package of the request.
@@ -216,6 +226,15 @@ func lastPage(total, perPage int) int { return max((total+perPage-1)/perPage, 1)
 // listPackages lists an owner's packages of one type, by name. A page
 // reaching beyond the 10,000th package answers 422, as observed on GitHub
 // (its OpenAPI description documents 400).
+//
+// A workflow's GITHUB_TOKEN, an installation token (prefix ghs_), cannot
+// list an organisation's container packages: GitHub answers
+// 400 {"message":"Invalid argument."} while other package types, and a
+// personal access token, list fine, and fetching a container package by
+// name works. Observed, not documented:
+// https://github.com/cli/cli/issues/9606,
+// https://github.com/actions/github-script/issues/449,
+// https://github.com/octokit/octokit.js/issues/2606.
 func (c *call) listPackages() *reply {
 	a, rep := c.owner()
 	if rep != nil {
@@ -234,13 +253,16 @@ func (c *call) listPackages() *reply {
 		return errReply(http.StatusUnprocessableEntity,
 			fmt.Sprintf("Invalid value %q for visibility: must be one of public, private, internal.", vis), docsPackages)
 	}
+	if c.route.scope == scopeOrg && typ == "container" && installationToken(c.r) {
+		return errReply(http.StatusBadRequest, msgInvalidArgument, docsPackages)
+	}
 	page, perPage := c.paging()
 	if page*perPage > 10000 {
 		return errReply(http.StatusUnprocessableEntity, msgPageLimit, docsPackages)
 	}
 	var all []*pkg
 	for _, p := range a.packages {
-		if p.typ == typ && !p.deleted && (vis == "" || p.visibility == vis) {
+		if p.typ == typ && !p.deleted && (vis == "" || p.visibility == vis) && c.reaches(p) {
 			all = append(all, p)
 		}
 	}
@@ -449,4 +471,12 @@ func (c *call) getOrg() *reply {
 		return errReply(http.StatusNotFound, msgNotFound, "https://docs.github.com/rest/orgs/orgs#get-an-organization")
 	}
 	return &reply{status: http.StatusOK, body: c.orgJSON(a)}
+}
+
+// installationToken reports whether the request carries an installation
+// token (prefix ghs_), such as a workflow's GITHUB_TOKEN, whatever the
+// server's WithToken.
+func installationToken(r *http.Request) bool {
+	_, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.HasPrefix(strings.TrimSpace(tok), "ghs_")
 }

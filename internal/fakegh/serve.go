@@ -23,6 +23,7 @@ const (
 	msgSecondaryLimit   = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 	msgServerError      = "Server Error"
 	msgPageLimit        = "The value of `per_page` multiplied by `page` cannot be greater than 10000."
+	msgInvalidArgument  = "Invalid argument."
 	msgRestoreConflict  = "Package version cannot be restored: another version now has its name or one of its tags."
 	docsPackages        = "https://docs.github.com/rest/packages/packages"
 	docsREST            = "https://docs.github.com/rest"
@@ -228,6 +229,15 @@ func (s *Server) decide(c *call) *reply {
 	}
 	if exhausted {
 		return s.primaryReply()
+	}
+	if rep := s.routeFailure(c); rep != nil && rep.status >= 500 {
+		return rep // the front end's answer: no budget used
+	} else if rep != nil {
+		if s.used < s.rate.Limit {
+			s.used++
+		}
+		rep.rate = s.snapshot()
+		return rep
 	}
 	if maxC := cmp0(s.secondary.MaxConcurrent, 100); s.inFlight > maxC {
 		s.violate(r, fmt.Sprintf("%d requests in flight, above the secondary limit of %d", s.inFlight, maxC))
