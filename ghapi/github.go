@@ -64,7 +64,7 @@ type GitHubOptions struct {
 	// UserAgent of every request (default "pkgretention").
 	UserAgent string
 	// Transport sends the requests under the retrying transport and the
-	// token (default DefaultBaseTransport(ListConcurrency)).
+	// token (default defaultBaseTransport(ListConcurrency)).
 	Transport http.RoundTripper
 	// Clock is used for every wait (default the wall clock).
 	Clock clock.Clock
@@ -114,9 +114,9 @@ func NewGitHub(opts GitHubOptions) (*GitHub, error) {
 	conc = min(conc, 50) // GitHub allows 100 concurrent requests per token, shared
 	rt := opts.Transport
 	if rt == nil {
-		rt = DefaultBaseTransport(conc)
+		rt = defaultBaseTransport(conc)
 	}
-	tr := NewTransport(TransportOptions{
+	tr := newTransport(transportOptions{
 		Base:   rt,
 		Clock:  opts.Clock,
 		Retry:  opts.Retry,

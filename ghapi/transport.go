@@ -102,7 +102,7 @@ type RetryOptions struct {
 	// testing/synctest.
 	AttemptTimeout time.Duration
 	// NoticeAfter is how long a wait may last before the transport says so
-	// through TransportOptions.Notify: an attempt still unanswered after
+	// through transportOptions.Notify: an attempt still unanswered after
 	// it, and a wait before a retry at least that long, each give one line
 	// with what is waited for, how long and which attempt (default 5 s;
 	// waits GitHub imposes, retry-after and resets, are always told).
@@ -140,10 +140,10 @@ func (o RetryOptions) withDefaults() RetryOptions {
 	return o
 }
 
-// TransportOptions configures NewTransport.
-type TransportOptions struct {
+// transportOptions configures newTransport.
+type transportOptions struct {
 	// Base sends the requests (default: a tuned clone of
-	// http.DefaultTransport, see DefaultBaseTransport).
+	// http.DefaultTransport, see defaultBaseTransport).
 	Base http.RoundTripper
 	// Clock is used for every wait (default the wall clock).
 	Clock clock.Clock
@@ -210,10 +210,10 @@ type Transport struct {
 	gateHook func()
 }
 
-// DefaultBaseTransport returns a clone of http.DefaultTransport tuned for
+// defaultBaseTransport returns a clone of http.DefaultTransport tuned for
 // one API host: enough idle connections per host for maxConns pages in
 // flight, and a response-header timeout.
-func DefaultBaseTransport(maxConns int) *http.Transport {
+func defaultBaseTransport(maxConns int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if maxConns < 2 {
 		maxConns = 2
@@ -225,8 +225,8 @@ func DefaultBaseTransport(maxConns int) *http.Transport {
 	return t
 }
 
-// NewTransport returns a Transport.
-func NewTransport(opts TransportOptions) *Transport {
+// newTransport returns a Transport.
+func newTransport(opts transportOptions) *Transport {
 	t := &Transport{
 		base:   opts.Base,
 		clock:  opts.Clock,
@@ -234,7 +234,7 @@ func NewTransport(opts TransportOptions) *Transport {
 		notify: opts.Notify,
 	}
 	if t.base == nil {
-		t.base = DefaultBaseTransport(8)
+		t.base = defaultBaseTransport(8)
 	}
 	if t.clock == nil {
 		t.clock = clock.Real{}
@@ -257,10 +257,6 @@ func (t *Transport) Budget() Budget {
 	defer t.mu.Unlock()
 	return t.budget
 }
-
-// BlockedUntil returns the time before which the transport sends nothing
-// (zero or past when not blocked).
-func (t *Transport) BlockedUntil() time.Time { return t.gate.Until() }
 
 // RoundTrip sends req, waiting and retrying as the type comment says: it
 // waits for its turn, sends, and lets judge decide what each answer means.
