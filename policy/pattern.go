@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -432,16 +431,11 @@ func (p Pattern) MarshalJSON() ([]byte, error) { return marshalJSON(p.text) }
 
 // UnmarshalJSON parses one pattern from a JSON string.
 func (p *Pattern) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("pattern: %w", err)
+	q, err := unmarshalParsed(b, "pattern", ParsePattern)
+	if err == nil {
+		*p = q
 	}
-	q, err := ParsePattern(s)
-	if err != nil {
-		return err
-	}
-	*p = q
-	return nil
+	return err
 }
 
 // IsAttachmentTag reports whether a container tag names the image it is

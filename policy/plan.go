@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -399,4 +400,15 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// unmarshalParsed decodes a JSON string and parses it with parse: the
+// JSON form of a value written as the user wrote it (a pattern, a range).
+func unmarshalParsed[T any](b []byte, what string, parse func(string) (T, error)) (T, error) {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return parse(s)
 }

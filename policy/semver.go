@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,14 +94,9 @@ func (r *Range) MarshalJSON() ([]byte, error) { return marshalJSON(r.String()) }
 
 // UnmarshalJSON parses a range from a JSON string.
 func (r *Range) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("range: %w", err)
+	q, err := unmarshalParsed(b, "range", ParseRange)
+	if err == nil {
+		*r = *q
 	}
-	q, err := ParseRange(s)
-	if err != nil {
-		return err
-	}
-	*r = *q
-	return nil
+	return err
 }
