@@ -1,9 +1,11 @@
 package ghapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,17 +28,81 @@ var ghEpoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 // scripted); every request is logged and counted by the fake.
 type ghServer struct {
 	*fakegh.Server
-	srv *httptest.Server
+	srv *httptest.Server // nil for newPipeGHServer
 	clk clock.Clock
+	// url and transport reach the server: its loopback address and the
+	// default transport, or in-memory connections.
+	url       string
+	transport http.RoundTripper
 }
 
 func newGHServer(t *testing.T, clk clock.Clock, opts ...fakegh.Option) *ghServer {
 	t.Helper()
 	gh := fakegh.New(append([]fakegh.Option{fakegh.WithClock(clk)}, opts...)...)
 	s := &ghServer{Server: gh, srv: httptest.NewServer(gh), clk: clk}
+	s.url = s.srv.URL
 	t.Cleanup(s.srv.Close)
 	return s
 }
+
+// newPipeGHServer is newGHServer over in-memory connections (net.Pipe)
+// instead of loopback, so that a test can run inside testing/synctest: a
+// goroutine that waits on such a connection is durably blocked, and
+// synctest.Wait returns once the client and the server both wait. close
+// ends the server and the client's connections; call it before the bubble
+// ends.
+func newPipeGHServer(clk clock.Clock) (s *ghServer, close func()) {
+	gh := fakegh.New(fakegh.WithClock(clk))
+	l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	srv := &http.Server{Handler: gh}
+	go func() { _ = srv.Serve(l) }()
+	tr := &http.Transport{DialContext: l.dial}
+	s = &ghServer{Server: gh, clk: clk, url: "http://api.github.test", transport: tr}
+	return s, func() {
+		tr.CloseIdleConnections()
+		_ = srv.Close()
+	}
+}
+
+// pipeListener hands the server one end of each net.Pipe a client dials.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
 
 // handle answers method and escapedPath with h instead of the fake.
 func (s *ghServer) handle(method, escapedPath string, h http.HandlerFunc) {
@@ -51,10 +117,11 @@ func (s *ghServer) count() int { return s.CountRequests("") }
 func ghClient(t *testing.T, s *ghServer, mod func(*GitHubOptions)) *GitHub {
 	t.Helper()
 	opts := GitHubOptions{
-		BaseURL: s.srv.URL,
-		Token:   "test-token",
-		Clock:   s.clk,
-		Rand:    rand.NewPCG(1, 2),
+		BaseURL:   s.url,
+		Token:     "test-token",
+		Clock:     s.clk,
+		Rand:      rand.NewPCG(1, 2),
+		Transport: s.transport,
 	}
 	if mod != nil {
 		mod(&opts)

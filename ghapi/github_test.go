@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
@@ -68,62 +69,59 @@ func TestLookupOwner(t *testing.T) {
 	}
 }
 
-// ghBarrier holds list pages (after page 1) until the server has `limit`
-// requests in flight at once, proving the client reaches its limit, then
-// holds them a little longer so that a client willing to send more would
-// be seen doing it (the server records the maximum in flight); then it
-// lets every page through. The timeout only keeps a broken client from
-// hanging the test; neither delay can fail a correct client.
-func ghBarrier(t *testing.T, s *ghServer, limit int) func(w http.ResponseWriter, r *http.Request, page int) bool {
-	t.Helper()
-	full := make(chan struct{})
-	var once sync.Once
+// ghHold holds every list page after page 1 until release is closed: a
+// test inside testing/synctest then sees, with synctest.Wait, exactly as
+// many pages in flight as the client sends at once.
+func ghHold(release <-chan struct{}) func(w http.ResponseWriter, r *http.Request, page int) bool {
 	return func(w http.ResponseWriter, r *http.Request, page int) bool {
-		if page == 1 {
-			return false
-		}
-		if s.InFlight() >= limit {
-			once.Do(func() {
-				<-time.After(50 * time.Millisecond)
-				close(full)
-			})
-		}
-		select {
-		case <-full:
-		case <-time.After(10 * time.Second):
-			t.Errorf("page %d: never saw %d requests in flight (max %d)", page, limit, s.MaxInFlight())
-			once.Do(func() { close(full) })
+		if page > 1 {
+			<-release
 		}
 		return false
 	}
 }
 
 func TestListVersionsConcurrentPages(t *testing.T) {
-	const limit = 4
-	s := newGHServer(t, clock.NewFake(ghEpoch))
-	items := ghVersions(1050, 5000)
-	pager := &ghPager[any]{t: t, items: ghVersionsJSON(items), state: "active"}
-	pager.before = ghBarrier(t, s, limit)
-	s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
-	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 4
+		s, closeServer := newPipeGHServer(clock.NewFake(ghEpoch))
+		defer closeServer()
+		items := ghVersions(1050, 5000)
+		release := make(chan struct{})
+		pager := &ghPager[any]{t: t, items: ghVersionsJSON(items), state: "active", before: ghHold(release)}
+		s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
+		g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
 
-	pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
-	got, err := g.ListVersions(context.Background(), pkg, "active")
-	if err != nil {
-		t.Fatalf("ListVersions: %v", err)
-	}
-	if n := s.count(); n != 11 {
-		t.Errorf("requests = %d, want 11 pages", n)
-	}
-	for p := 1; p <= 11; p++ {
-		if n := pager.requestsFor(p); n != 1 {
-			t.Errorf("page %d requested %d times, want 1", p, n)
+		pkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
+		var got []policy.Version
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			got, err = g.ListVersions(context.Background(), pkg, "active")
+		}()
+		synctest.Wait() // the client sent all it will while pages are held
+		if n := s.InFlight(); n != limit {
+			t.Errorf("pages in flight = %d, want the limit %d", n, limit)
 		}
-	}
-	if m := s.MaxInFlight(); m != limit {
-		t.Errorf("max requests in flight = %d, want %d", m, limit)
-	}
-	ghCheckVersions(t, got, items)
+		close(release)
+		<-done
+		if err != nil {
+			t.Fatalf("ListVersions: %v", err)
+		}
+		if n := s.count(); n != 11 {
+			t.Errorf("requests = %d, want 11 pages", n)
+		}
+		for p := 1; p <= 11; p++ {
+			if n := pager.requestsFor(p); n != 1 {
+				t.Errorf("page %d requested %d times, want 1", p, n)
+			}
+		}
+		if m := s.MaxInFlight(); m != limit {
+			t.Errorf("max requests in flight = %d, want %d", m, limit)
+		}
+		ghCheckVersions(t, got, items)
+	})
 }
 
 // ghCheckVersions checks that got holds every item exactly once, converted.
@@ -341,34 +339,42 @@ func TestListVersionsFailureCancelsOtherPages(t *testing.T) {
 
 // Several packages listed at once share the client's limit.
 func TestListVersionsShareTheLimit(t *testing.T) {
-	const limit = 3
-	s := newGHServer(t, clock.NewFake(ghEpoch))
-	barrier := ghBarrier(t, s, limit)
-	items := map[string][]fakegh.Version{}
-	for i, name := range []string{"a", "b", "c"} {
-		items[name] = ghVersions(520, int64(10000*(i+1)))
-		p := &ghPager[any]{t: t, items: ghVersionsJSON(items[name]), before: barrier}
-		s.handle("GET", "/orgs/acme/packages/container/"+name+"/versions", p.ServeHTTP)
-	}
-	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
-	var wg sync.WaitGroup
-	for name, want := range items {
-		wg.Go(func() {
-			got, err := g.ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: name}, "active")
-			if err != nil {
-				t.Errorf("ListVersions(%s): %v", name, err)
-				return
-			}
-			ghCheckVersions(t, got, want)
-		})
-	}
-	wg.Wait()
-	if m := s.MaxInFlight(); m > limit {
-		t.Errorf("max in flight = %d, want at most %d", m, limit)
-	}
-	if n := s.count(); n != 18 {
-		t.Errorf("requests = %d, want 18 (3 packages × 6 pages)", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 3
+		s, closeServer := newPipeGHServer(clock.NewFake(ghEpoch))
+		defer closeServer()
+		release := make(chan struct{})
+		items := map[string][]fakegh.Version{}
+		for i, name := range []string{"a", "b", "c"} {
+			items[name] = ghVersions(520, int64(10000*(i+1)))
+			p := &ghPager[any]{t: t, items: ghVersionsJSON(items[name]), before: ghHold(release)}
+			s.handle("GET", "/orgs/acme/packages/container/"+name+"/versions", p.ServeHTTP)
+		}
+		g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = limit })
+		var wg sync.WaitGroup
+		for name, want := range items {
+			wg.Go(func() {
+				got, err := g.ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: name}, "active")
+				if err != nil {
+					t.Errorf("ListVersions(%s): %v", name, err)
+					return
+				}
+				ghCheckVersions(t, got, want)
+			})
+		}
+		synctest.Wait() // every package's pages after the first are held
+		if n := s.InFlight(); n != limit {
+			t.Errorf("pages in flight = %d, want the shared limit %d", n, limit)
+		}
+		close(release)
+		wg.Wait()
+		if m := s.MaxInFlight(); m != limit {
+			t.Errorf("max in flight = %d, want %d", m, limit)
+		}
+		if n := s.count(); n != 18 {
+			t.Errorf("requests = %d, want 18 (3 packages × 6 pages)", n)
+		}
+	})
 }
 
 func TestListPackages(t *testing.T) {
