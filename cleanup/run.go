@@ -112,11 +112,15 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 		return nil, fmt.Errorf("policy produced no plan")
 	}
 	for _, pp := range plan.Packages {
+		what := fmt.Sprintf("%s package %s/%s", pp.Type, pp.Owner, pp.Name)
+		if pp.Unresolved {
+			what = fmt.Sprintf("%s packages %s/%s (name or pattern not resolved)", pp.Type, pp.Owner, pp.Name)
+		}
 		switch {
 		case !pp.Complete && pp.Deferred:
-			cfg.Log.Warningf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
+			cfg.Log.Warningf("%s: %s", what, pp.Error)
 		case !pp.Complete:
-			cfg.Log.Errorf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
+			cfg.Log.Errorf("%s: %s", what, pp.Error)
 		}
 	}
 	if cfg.Policy.DryRun {
