@@ -242,6 +242,12 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 					listed[i] = unresolvedInput(j.owner.Login, j.typ, j.name, err)
 					return nil
 				}
+				if !covered(cfg.Policy, j.owner.Login, j.typ, p.Name) {
+					// GitHub spelled the name otherwise (case): keep the
+					// policy's spelling, which it answered to, so that the
+					// rules cover the package.
+					p.Name = j.name
+				}
 			}
 			in := listPackage(gctx, cfg, p, now)
 			if ctx.Err() != nil {
