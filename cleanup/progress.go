@@ -34,10 +34,19 @@ func (p *progress) listed(n int) {
 	p.maybeLine()
 }
 
+// paceNotice is the interval between mutating requests from which the
+// run says, once, that it waits that long between them: a slow pace must
+// not look like a hung job.
+const paceNotice = 5 * time.Second
+
 func (p *progress) planned(n int, interval time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nPlanned, p.interval = n, interval
+	if n > 1 && interval >= paceNotice {
+		p.log.Infof("pacing: %d requests to send, one every %s (max-deletes-per-minute), about %s in all",
+			n, interval.Round(time.Second), (time.Duration(n-1) * interval).Round(time.Second))
+	}
 }
 
 func (p *progress) deleted() {

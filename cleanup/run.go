@@ -113,11 +113,15 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 		return nil, fmt.Errorf("policy produced no plan")
 	}
 	for _, pp := range plan.Packages {
+		what := fmt.Sprintf("%s package %s/%s", pp.Type, pp.Owner, pp.Name)
+		if pp.Unresolved {
+			what = fmt.Sprintf("%s packages %s/%s (name or pattern not resolved)", pp.Type, pp.Owner, pp.Name)
+		}
 		switch {
 		case !pp.Complete && pp.Deferred:
-			cfg.Log.Warningf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
+			cfg.Log.Warningf("%s: %s", what, pp.Error)
 		case !pp.Complete:
-			cfg.Log.Errorf("%s package %s/%s: %s", pp.Type, pp.Owner, pp.Name, pp.Error)
+			cfg.Log.Errorf("%s: %s", what, pp.Error)
 		}
 	}
 	if cfg.Policy.DryRun {
@@ -238,6 +242,12 @@ func inventory(ctx context.Context, cfg Config, now time.Time) ([]policy.Package
 				if err != nil {
 					listed[i] = unresolvedInput(j.owner.Login, j.typ, j.name, err)
 					return nil
+				}
+				if !covered(cfg.Policy, j.owner.Login, j.typ, p.Name) {
+					// GitHub spelled the name otherwise (case): keep the
+					// policy's spelling, which it answered to, so that the
+					// rules cover the package.
+					p.Name = j.name
 				}
 			}
 			in := listPackage(gctx, cfg, p, now)

@@ -390,6 +390,50 @@ func TestBuildPackages(t *testing.T) {
 	}
 }
 
+// TestBuildKeepsUnresolvedEntries checks that a name or pattern that
+// could not be resolved is in the plan whether or not it matches a rule
+// (a /regex/ or an excluded-looking text does not match itself), marked
+// unresolved, and that a complete input marked unresolved is not.
+func TestBuildKeepsUnresolvedEntries(t *testing.T) {
+	pol := mustParse(t, map[string]string{"packages": "/^web-.*/, api, !legacy", "tag-state": "untagged"})
+	unresolved := func(name string) PackageInput {
+		return PackageInput{Owner: "acme", Type: Container, Name: name, Error: "list container packages: 403", Unresolved: true}
+	}
+	covered := testPackage(Container, "api", []tv{{id: 1, age: 3 * d}})
+	covered.Owner = "acme"
+	covered.Unresolved = true // ignored: the package is complete
+	plan := Build(pol, []PackageInput{unresolved("/^web-.*/"), unresolved("api"), covered}, testNow)
+	got := map[string]PackagePlan{}
+	for _, pp := range plan.Packages {
+		if _, dup := got[pp.Name]; dup && pp.Complete {
+			got[pp.Name+" complete"] = pp
+			continue
+		}
+		got[pp.Name] = pp
+	}
+	for _, name := range []string{"/^web-.*/", "api"} {
+		pp, ok := got[name]
+		if !ok || pp.Complete || !pp.Unresolved || pp.Error == "" || len(pp.Versions) != 0 {
+			t.Errorf("%s: %+v, want an incomplete unresolved entry with its error", name, pp)
+		}
+	}
+	if len(plan.Packages) != 3 {
+		t.Fatalf("%d plan entries, want 3", len(plan.Packages))
+	}
+	for _, pp := range plan.Packages {
+		if pp.Complete && pp.Unresolved {
+			t.Errorf("complete package %s marked unresolved", pp.Name)
+		}
+	}
+	b, err := plan.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"unresolved": true`); n != 2 {
+		t.Errorf("%d entries marked unresolved in the plan file, want 2:\n%s", n, b)
+	}
+}
+
 func TestBuildMaxDeletions(t *testing.T) {
 	pkg := func() []PackageInput {
 		return []PackageInput{testPackage(Container, "p", []tv{

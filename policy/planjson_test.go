@@ -15,6 +15,7 @@ func TestWriteJSONMatchesTheEncoder(t *testing.T) {
 		"no packages":        {},
 		"incomplete package": {Packages: []PackagePlan{{Owner: "acme", Type: Npm, Name: "x", Error: "listing <failed> & stopped"}}},
 		"deferred package":   {Packages: []PackagePlan{{Owner: "acme", Type: Npm, Name: "y", Error: "secondary rate limit", Deferred: true}}},
+		"unresolved pattern": {Packages: []PackagePlan{{Owner: "acme", Type: Container, Name: "app-*", Error: "400 Invalid argument.", Unresolved: true}}},
 		"nil tags and parents": {Packages: []PackagePlan{{Owner: "acme", Type: Container, Name: "app", Complete: true,
 			Versions: []VersionPlan{{ID: 1, Name: "sha256:a", Decision: Keep, Reason: "keep-semver:<2.0.0"}, {ID: 2, Tags: []string{"v1"}, Parents: []string{"sha256:a"}, Result: ResultDeleted}}}}},
 	}
