@@ -291,50 +291,43 @@ func TestListVersionsPageFailsAfterRetries(t *testing.T) {
 // When one page fails for good, the pages still in flight are cancelled:
 // the listing is incomplete anyway.
 func TestListVersionsFailureCancelsOtherPages(t *testing.T) {
-	s := newGHServer(t, clock.NewFake(ghEpoch))
-	var cancelled atomic.Int64
-	arrived := make(chan struct{}, 2)
-	pager := &ghPager[any]{t: t, items: ghVersionsJSON(ghVersions(1050, 5000))}
-	pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
-		switch page {
-		case 1:
-			return false
-		case 2:
-			if pager.requestsFor(2) == 1 { // let pages 3 and 4 go out first
-				for range 2 {
-					select {
-					case <-arrived:
-					case <-time.After(10 * time.Second):
-						t.Errorf("pages 3 and 4 never requested")
-					}
+	synctest.Test(t, func(t *testing.T) {
+		s, closeServer := newPipeGHServer(clock.NewFake(ghEpoch))
+		defer closeServer()
+		var cancelled atomic.Int64
+		arrived := make(chan struct{}, 2)
+		pager := &ghPager[any]{t: t, items: ghVersionsJSON(ghVersions(1050, 5000))}
+		pager.before = func(w http.ResponseWriter, r *http.Request, page int) bool {
+			switch page {
+			case 1:
+				return false
+			case 2:
+				if pager.requestsFor(2) == 1 { // let pages 3 and 4 go out first
+					<-arrived
+					<-arrived
 				}
-			}
-			ghError(w, http.StatusBadGateway, "Bad Gateway")
-		default:
-			arrived <- struct{}{}
-			select {
-			case <-r.Context().Done():
+				ghError(w, http.StatusBadGateway, "Bad Gateway")
+			default:
+				arrived <- struct{}{}
+				<-r.Context().Done()
 				cancelled.Add(1)
-			case <-time.After(10 * time.Second):
-				t.Errorf("page %d was not cancelled", page)
-				ghError(w, http.StatusInternalServerError, "Server Error")
 			}
+			return true
 		}
-		return true
-	}
-	s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
-	g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = 3 })
-	_, err := g.ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
-	if err == nil || !strings.Contains(err.Error(), "page 2 of 11") {
-		t.Fatalf("err = %v, want page 2 to fail the listing", err)
-	}
-	s.srv.Close() // waits for the handlers
-	if n := cancelled.Load(); n != 2 {
-		t.Errorf("%d pages cancelled, want the 2 others in flight", n)
-	}
-	if n := pager.requestsFor(2); n != 4 {
-		t.Errorf("page 2 requested %d times, want 4", n)
-	}
+		s.handle("GET", "/orgs/acme/packages/container/app/versions", pager.ServeHTTP)
+		g := ghClient(t, s, func(o *GitHubOptions) { o.ListConcurrency = 3 })
+		_, err := g.ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
+		if err == nil || !strings.Contains(err.Error(), "page 2 of 11") {
+			t.Fatalf("err = %v, want page 2 to fail the listing", err)
+		}
+		synctest.Wait() // the handlers of the cancelled pages have returned
+		if n := cancelled.Load(); n != 2 {
+			t.Errorf("%d pages cancelled, want the 2 others in flight", n)
+		}
+		if n := pager.requestsFor(2); n != 4 {
+			t.Errorf("page 2 requested %d times, want 4", n)
+		}
+	})
 }
 
 // Several packages listed at once share the client's limit.
