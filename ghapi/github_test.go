@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -738,8 +739,8 @@ func TestDeleteVersionNotFoundIsConfirmed(t *testing.T) {
 // someone else is already gone (the fake's GET shows its deleted_at), one
 // the token may not delete is a permission error and stays.
 func TestDeleteVersionNotFoundAgainstFakeGitHub(t *testing.T) {
-	clk := clock.NewFake(ghEpoch)
-	gh := fakegh.New(fakegh.WithClock(clk))
+	s := newGHServer(t, clock.NewFake(ghEpoch))
+	gh := s.Server
 	gh.AddOrg("acme")
 	gh.AddPackage("acme", "container", "app", "private")
 	gh.AddPackage("acme", "container", "locked", "private")
@@ -749,28 +750,24 @@ func TestDeleteVersionNotFoundAgainstFakeGitHub(t *testing.T) {
 		locked = append(locked, gh.AddVersion("acme", "container", "locked", fakegh.Version{}))
 	}
 	gh.SetForbidden("acme", "container", "locked", true)
-	var gets atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			gets.Add(1)
-		}
+	terse := func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		rec := httptest.NewRecorder()
-		gh.ServeHTTP(rec, r)
-		if r.Method == http.MethodDelete && (rec.Code == http.StatusNotFound || rec.Code == http.StatusForbidden) {
+		next.ServeHTTP(rec, r)
+		if rec.Code == http.StatusNotFound || rec.Code == http.StatusForbidden {
 			ghError(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
+		maps.Copy(w.Header(), rec.Header())
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
-	}))
-	t.Cleanup(srv.Close)
-	g, err := NewGitHub(GitHubOptions{BaseURL: srv.URL, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
 	}
+	for _, v := range app {
+		gh.Intercept("DELETE", fmt.Sprintf("/orgs/acme/packages/container/app/versions/%d", v.ID), terse)
+	}
+	for _, v := range locked {
+		gh.Intercept("DELETE", fmt.Sprintf("/orgs/acme/packages/container/locked/versions/%d", v.ID), terse)
+	}
+	g := ghClient(t, s, nil)
 	ctx := context.Background()
 	appPkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}
 	lockedPkg := Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "locked"}
@@ -783,7 +780,7 @@ func TestDeleteVersionNotFoundAgainstFakeGitHub(t *testing.T) {
 	if err := g.DeleteVersion(ctx, lockedPkg, locked[0].ID); !errors.Is(err, ErrNoPermission) || errors.Is(err, ErrAlreadyGone) {
 		t.Errorf("delete without permission: err = %v, want ErrNoPermission", err)
 	}
-	if n := gets.Load(); n != 2 {
+	if n := gh.CountRequests("GET"); n != 2 {
 		t.Errorf("GETs = %d, want one per ambiguous 404", n)
 	}
 	if n := len(gh.Active("acme", "container", "locked")); n != 3 {
