@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,85 +162,14 @@ func ghVersions(n int, first int64) []fakegh.Version {
 }
 
 // ghVersionsJSON encodes versions of acme's container package app as the
-// fake serves them.
+// fake serves them, for the benchmarks that serve pre-encoded pages so
+// that they measure the client alone.
 func ghVersionsJSON(vs []fakegh.Version) []any {
 	out := make([]any, len(vs))
 	for i, v := range vs {
 		out[i] = fakegh.VersionJSON("acme", "container", "app", v)
 	}
 	return out
-}
-
-// ghPager serves a list endpoint from items, per_page=100 enforced, with
-// GitHub's Link header: next, last (unless noLast), prev, first.
-type ghPager[T any] struct {
-	t      *testing.T
-	items  []T
-	noLast bool
-	// state, if set, is the state query value every request must carry.
-	state string
-	// before, if set, runs first and may answer instead (returns true).
-	before func(w http.ResponseWriter, r *http.Request, page int) bool
-	// pages counts requests per page.
-	mu    sync.Mutex
-	pages map[int]int
-}
-
-func (p *ghPager[T]) lastPage() int { return max(1, (len(p.items)+99)/100) }
-
-func (p *ghPager[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if q.Get("per_page") != "100" {
-		p.t.Errorf("%s: per_page = %q, want 100", r.URL, q.Get("per_page"))
-	}
-	if p.state != "" && q.Get("state") != p.state {
-		p.t.Errorf("%s: state = %q, want %q", r.URL, q.Get("state"), p.state)
-	}
-	page := 1
-	if v := q.Get("page"); v != "" {
-		page, _ = strconv.Atoi(v)
-	}
-	p.mu.Lock()
-	if p.pages == nil {
-		p.pages = map[int]int{}
-	}
-	p.pages[page]++
-	p.mu.Unlock()
-	if p.before != nil && p.before(w, r, page) {
-		return
-	}
-	last := p.lastPage()
-	link := func(n int, rel string) string {
-		u := *r.URL
-		u.Scheme, u.Host = "http", r.Host
-		qq := u.Query()
-		qq.Set("page", strconv.Itoa(n))
-		u.RawQuery = qq.Encode()
-		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
-	}
-	var links []string
-	if page < last {
-		links = append(links, link(page+1, "next"))
-		if !p.noLast {
-			links = append(links, link(last, "last"))
-		}
-	}
-	if page > 1 {
-		links = append(links, link(page-1, "prev"), link(1, "first"))
-	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
-	}
-	lo := min((page-1)*100, len(p.items))
-	hi := min(page*100, len(p.items))
-	ghJSON(w, p.items[lo:hi])
-}
-
-// requestsFor returns how many times page was requested.
-func (p *ghPager[T]) requestsFor(page int) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.pages[page]
 }
 
 func ghURL(t *testing.T, s string) *url.URL {

@@ -321,9 +321,9 @@ func (c *call) orgJSON(a *account) map[string]any {
 }
 
 // VersionJSON returns v in the package-version schema exactly as the fake
-// serves it for the package typ/name of the organisation org: for a test
-// that scripts a listing the fake does not model (pages that shift, Link
-// headers without rel="last"; see Intercept).
+// serves it for the package typ/name of the organisation org: for a
+// benchmark that serves pre-encoded pages, so that it measures the client
+// and not the fake.
 func VersionJSON(org, typ, name string, v Version) any {
 	p := &pkg{owner: &account{login: org, org: true}, typ: typ, name: name}
 	if v.Tags == nil {
