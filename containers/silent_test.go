@@ -3,8 +3,6 @@ package containers
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/pipenet"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -22,19 +21,8 @@ import (
 func TestSilentRegistryIsBoundedAndTold(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
-		conns := 0
-		dial := func(context.Context, string, string) (net.Conn, error) {
-			client, server := net.Pipe()
-			mu.Lock()
-			conns++
-			mu.Unlock()
-			go func() {
-				_, _ = io.Copy(io.Discard, server)
-				server.Close()
-			}()
-			return client, nil
-		}
-		base := &http.Transport{DialContext: dial}
+		var peer pipenet.Silent
+		base := &http.Transport{DialContext: peer.Dial}
 		defer base.CloseIdleConnections()
 		var lines []string
 		r, err := NewReader(Options{
@@ -67,8 +55,8 @@ func TestSilentRegistryIsBoundedAndTold(t *testing.T) {
 		defer mu.Unlock()
 		// Each attempt pings the registry (go-containerregistry tries
 		// https and http for a registry given as http://).
-		if conns < 4 {
-			t.Errorf("%d connections, want at least 4 (one per attempt)", conns)
+		if n := peer.Conns(); n < 4 {
+			t.Errorf("%d connections, want at least 4 (one per attempt)", n)
 		}
 		retries := 0
 		for _, l := range lines {

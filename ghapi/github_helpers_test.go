@@ -1,21 +1,19 @@
 package ghapi
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pkgretention/retention/internal/clock"
 	"github.com/pkgretention/retention/internal/fakegh"
+	"github.com/pkgretention/retention/internal/pipenet"
 )
 
 // ghEpoch is the fake clock's start in these tests.
@@ -44,64 +42,15 @@ func newGHServer(t *testing.T, clk clock.Clock, opts ...fakegh.Option) *ghServer
 	return s
 }
 
-// newPipeGHServer is newGHServer over in-memory connections (net.Pipe)
-// instead of loopback, so that a test can run inside testing/synctest: a
-// goroutine that waits on such a connection is durably blocked, and
-// synctest.Wait returns once the client and the server both wait. close
-// ends the server and the client's connections; call it before the bubble
-// ends.
+// newPipeGHServer is newGHServer over in-memory connections
+// (internal/pipenet) instead of loopback, so that a test can run inside
+// testing/synctest. close ends the server and the client's connections;
+// call it before the bubble ends.
 func newPipeGHServer(clk clock.Clock) (s *ghServer, close func()) {
 	gh := fakegh.New(fakegh.WithClock(clk))
-	l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-	srv := &http.Server{Handler: gh}
-	go func() { _ = srv.Serve(l) }()
-	tr := &http.Transport{DialContext: l.dial}
-	s = &ghServer{Server: gh, clk: clk, url: "http://api.github.test", transport: tr}
-	return s, func() {
-		tr.CloseIdleConnections()
-		_ = srv.Close()
-	}
+	tr, closeAll := pipenet.Serve(gh)
+	return &ghServer{Server: gh, clk: clk, url: "http://api.github.test", transport: tr}, closeAll
 }
-
-// pipeListener hands the server one end of each net.Pipe a client dials.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "pipe" }
 
 // handle answers method and escapedPath with h instead of the fake.
 func (s *ghServer) handle(method, escapedPath string, h http.HandlerFunc) {

@@ -2,8 +2,6 @@ package ghapi_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,27 +11,8 @@ import (
 
 	"github.com/pkgretention/retention/ghapi"
 	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/pipenet"
 )
-
-// silentPeer is a server that accepts every connection and reads the
-// requests but never answers, over in-memory connections (net.Pipe) so
-// that testing/synctest can run its time.
-type silentPeer struct {
-	mu    sync.Mutex
-	conns int
-}
-
-func (p *silentPeer) dial(context.Context, string, string) (net.Conn, error) {
-	client, server := net.Pipe()
-	p.mu.Lock()
-	p.conns++
-	p.mu.Unlock()
-	go func() {
-		_, _ = io.Copy(io.Discard, server) // until the client gives up
-		server.Close()
-	}()
-	return client, nil
-}
 
 // TestSilentServerIsBoundedAndTold checks that a server which accepts the
 // connection and never answers fails a request after the attempts' timeouts
@@ -42,8 +21,8 @@ func (p *silentPeer) dial(context.Context, string, string) (net.Conn, error) {
 // abandoned attempt with the wait before the next.
 func TestSilentServerIsBoundedAndTold(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		peer := &silentPeer{}
-		base := &http.Transport{DialContext: peer.dial}
+		var peer pipenet.Silent
+		base := &http.Transport{DialContext: peer.Dial}
 		defer base.CloseIdleConnections()
 		var mu sync.Mutex
 		var lines []string
@@ -72,8 +51,8 @@ func TestSilentServerIsBoundedAndTold(t *testing.T) {
 		if lo, hi := 4*ghapi.DefaultAttemptTimeout, 4*ghapi.DefaultAttemptTimeout+7*time.Second; took < lo || took > hi {
 			t.Errorf("the request failed after %s, want between %s and %s", took, lo, hi)
 		}
-		if peer.conns != 4 {
-			t.Errorf("%d connections, want 4 (one per attempt)", peer.conns)
+		if n := peer.Conns(); n != 4 {
+			t.Errorf("%d connections, want 4 (one per attempt)", n)
 		}
 		mu.Lock()
 		defer mu.Unlock()
