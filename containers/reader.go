@@ -348,10 +348,7 @@ func (c *call) retry(ctx context.Context, what string, f func(ctx context.Contex
 		if classify(err) != failTransient || attempt >= o.MaxAttempts {
 			return err
 		}
-		wait := o.Backoff << (attempt - 1)
-		if wait > o.MaxBackoff || wait <= 0 {
-			wait = o.MaxBackoff
-		}
+		wait := retry.Backoff(attempt, o.Backoff, o.MaxBackoff)
 		wait = wait/2 + rand.N(wait/2+1) // jitter: between half and all of it
 		if h.retryAfter > 0 {
 			if h.retryAfter > o.MaxRetryAfter {

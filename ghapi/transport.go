@@ -609,12 +609,7 @@ func (t *Transport) classifyLimit(resp *http.Response, body []byte, prior int) l
 
 // backoff returns the wait before retry n (n >= 1) after a fault.
 func (t *Transport) backoff(n int) time.Duration {
-	ceil := t.retry.MaxDelay
-	if n-1 < 32 {
-		if d := t.retry.BaseDelay << (n - 1); d > 0 && d < ceil {
-			ceil = d
-		}
-	}
+	ceil := retry.Backoff(n, t.retry.BaseDelay, t.retry.MaxDelay)
 	var f float64
 	if t.rand != nil {
 		t.randMu.Lock()

@@ -1,6 +1,7 @@
 // Package retry holds what every client of this module shares when a
 // server says "wait": the gate that holds back all of a client's requests
-// until the time the server named, and the one parser of Retry-After.
+// until the time the server named, the one parser of Retry-After, and the
+// exponential backoff both clients draw their jitter under.
 // The GitHub API client (ghapi) and the registry reader (containers) both
 // use it, so that the two read the same header the same way.
 package retry
@@ -61,6 +62,21 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// Backoff is the ceiling of the wait before retry n (n >= 1) after a
+// fault: base doubled n-1 times, at most max (max also when the doubling
+// would overflow). Each client draws its jitter under it.
+func Backoff(n int, base, max time.Duration) time.Duration {
+	if n >= 1 && n-1 < 32 {
+		if d := base << (n - 1); d > 0 && d < max {
+			return d
+		}
+	}
+	if n < 1 {
+		return min(base, max)
+	}
+	return max
 }
 
 // Gate holds back every request of one client after a server said to

@@ -55,6 +55,29 @@ func TestParseAfter(t *testing.T) {
 	}
 }
 
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		n    int
+		base time.Duration
+		max  time.Duration
+		want time.Duration
+	}{
+		{1, time.Second, 30 * time.Second, time.Second},
+		{2, time.Second, 30 * time.Second, 2 * time.Second},
+		{5, time.Second, 30 * time.Second, 16 * time.Second},
+		{6, time.Second, 30 * time.Second, 30 * time.Second},
+		{40, time.Second, 30 * time.Second, 30 * time.Second},   // no overflow
+		{1000, time.Second, 30 * time.Second, 30 * time.Second}, // no overflow
+		{0, time.Second, 30 * time.Second, time.Second},
+		{1, time.Minute, 30 * time.Second, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := Backoff(tt.n, tt.base, tt.max); got != tt.want {
+			t.Errorf("Backoff(%d, %s, %s) = %s, want %s", tt.n, tt.base, tt.max, got, tt.want)
+		}
+	}
+}
+
 func TestGateCloseUntilNeverOpensEarlier(t *testing.T) {
 	g := NewGate(clock.NewFake(epoch))
 	if !g.CloseUntil(epoch.Add(time.Minute)) {
