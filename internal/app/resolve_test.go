@@ -76,6 +76,9 @@ func TestUnresolvedNamesAndPatternsFailTheRun(t *testing.T) {
 					t.Fatalf("exit %d, want %d\nstdout:\n%s", r.code, ExitFailed, r.stdoutText)
 				}
 				r.checkOutputs(t, map[string]string{outFailed: strconv.Itoa(len(form.entries)), outDeleted: "0"})
+				if n := strings.Count(r.summaryText, ". Nothing was deleted on its account."); n != len(form.entries) {
+					t.Errorf("%d entries say nothing was deleted on their account, want %d:\n%s", n, len(form.entries), r.summaryText)
+				}
 				if strings.Contains(r.summaryText, "No package matched") {
 					t.Errorf("the summary says no package matched:\n%s", r.summaryText)
 				}
@@ -89,7 +92,8 @@ func TestUnresolvedNamesAndPatternsFailTheRun(t *testing.T) {
 					if !ok || pp.Complete || !pp.Unresolved || !strings.Contains(pp.Error, kind.says) {
 						t.Errorf("plan entry for %q: %+v, want incomplete, unresolved, with an error saying %q", e, pp, kind.says)
 					}
-					if !strings.Contains(r.summaryText, "### npm acme/"+e+" (not resolved)") {
+					section := "### npm acme/" + e + " (not resolved)\n\nNo package found for it, nothing decided.\n\n**Failed**: "
+					if !strings.Contains(r.summaryText, section) {
 						t.Errorf("the summary does not name %q as not resolved:\n%s", e, r.summaryText)
 					}
 				}
