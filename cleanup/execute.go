@@ -233,7 +233,7 @@ func (ex *executor) deleteOne(ctx context.Context, p Package, v *policy.VersionP
 		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v (the package's other deletions are not sent)", label, p.Type, p.Owner.Login, p.Name, err)
 	case err == nil:
 		v.Result = policy.ResultDeleted
-		ex.cfg.Log.Infof("deleted %s (%s)", label, v.Reason)
+		ex.cfg.Log.Infof("deleted %s: %s", label, v.Reason)
 	case errors.Is(err, ErrAlreadyGone):
 		v.Result = policy.ResultAlreadyGone
 		ex.cfg.Log.Infof("already gone: %s", label)
@@ -298,7 +298,7 @@ func logPlan(log Logger, plan *policy.Plan) {
 		for i := range pp.Versions {
 			v := &pp.Versions[i]
 			if v.Decision == policy.Delete {
-				log.Infof("would delete %s (%s)", describe(v), v.Reason)
+				log.Infof("would delete %s: %s", describe(v), v.Reason)
 			}
 		}
 		log.EndGroup()
