@@ -94,6 +94,9 @@ func packageTitle(pkg policy.PackagePlan) string {
 // deleted, "5 versions the earlier run deleted". A name or pattern that
 // could not be resolved has none.
 func decisionCounts(pkg policy.PackagePlan, restore bool) string {
+	if pkg.Unresolved && pkg.Deferred {
+		return "not resolved yet, nothing decided"
+	}
 	if pkg.Unresolved {
 		return "no package found for it, nothing decided"
 	}

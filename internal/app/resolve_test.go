@@ -193,3 +193,31 @@ func TestInstallationTokenCannotSeeAnUnlinkedPackage(t *testing.T) {
 		t.Errorf("npm other: %d active versions, want 5", n)
 	}
 }
+
+// TestRateLimitedResolutionIsDeferred checks that a name GitHub's rate
+// limits kept from being fetched is left for the next run, as a listing
+// is: not failed, exit 0, shown deferred and not resolved.
+func TestRateLimitedResolutionIsDeferred(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC))
+	gh := fakegh.New(fakegh.WithToken(testToken), fakegh.WithClock(clk))
+	gh.AddOrg("acme")
+	gh.AddPackage("acme", "npm", "api", "private")
+	gh.AddVersions("acme", "npm", "api", 5, nil)
+	gh.FailRoute(routeGetOrgPackage, 429, -1)
+	srv := newCountingServer(t, gh)
+	r := newRunner(t, srv.URL, map[string]string{"packages": "api", "package-type": "npm", "keep-latest": "1"})
+	r.clock = clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, want 0: a rate limit does not fail the run\n%s", r.code, r.stdoutText)
+	}
+	r.checkOutputs(t, map[string]string{outFailed: "0", outDeleted: "0"})
+	for _, want := range []string{"### npm acme/api (not resolved)\n\nNot resolved yet, nothing decided.\n\n**Deferred**: left for the next run"} {
+		if !strings.Contains(r.summaryText, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, r.summaryText)
+		}
+	}
+	if m := gh.Mutations(); m != 0 {
+		t.Errorf("%d mutating requests", m)
+	}
+}
