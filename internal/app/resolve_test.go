@@ -79,6 +79,9 @@ func TestUnresolvedNamesAndPatternsFailTheRun(t *testing.T) {
 				if n := strings.Count(r.summaryText, ". Nothing was deleted on its account."); n != len(form.entries) {
 					t.Errorf("%d entries say nothing was deleted on their account, want %d:\n%s", n, len(form.entries), r.summaryText)
 				}
+				if want := "::error::" + pick(len(form.entries), "1 name or pattern", strconv.Itoa(len(form.entries))+" names or patterns") + " failed: see the errors above"; !strings.Contains(r.stdoutText, want) {
+					t.Errorf("the log lacks %q:\n%s", want, r.stdoutText)
+				}
 				if strings.Contains(r.summaryText, "No package matched") {
 					t.Errorf("the summary says no package matched:\n%s", r.summaryText)
 				}
