@@ -234,7 +234,7 @@ func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, v *policy.Ve
 		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v (the package's other deletions are not sent)", label, p.Type, p.Owner.Login, p.Name, err)
 	case err == nil:
 		v.Result = policy.ResultDeleted
-		ex.cfg.Log.Infof("deleted %s (%s)", label, v.Reason)
+		ex.cfg.Log.Infof("deleted %s: %s", label, v.Reason)
 	case errors.Is(err, ghapi.ErrAlreadyGone):
 		v.Result = policy.ResultAlreadyGone
 		ex.cfg.Log.Infof("already gone: %s", label)
@@ -299,7 +299,7 @@ func logPlan(log Logger, plan *policy.Plan) {
 		for i := range pp.Versions {
 			v := &pp.Versions[i]
 			if v.Decision == policy.Delete {
-				log.Infof("would delete %s (%s)", describe(v), v.Reason)
+				log.Infof("would delete %s: %s", describe(v), v.Reason)
 			}
 		}
 		log.EndGroup()

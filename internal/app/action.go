@@ -126,14 +126,18 @@ func startedAt(p *policy.Plan, d deps) time.Time {
 	return d.clock.Now()
 }
 
-// failedWhat says what failed: "2 versions and 1 package".
+// failedWhat says what failed: "2 versions and 1 package", "1 name or
+// pattern" (not resolved to packages).
 func failedWhat(t totals) string {
 	var parts []string
 	if n := t.Failed - t.FailedPackages; n > 0 {
 		parts = append(parts, plural(n, "version"))
 	}
-	if t.FailedPackages > 0 {
-		parts = append(parts, plural(t.FailedPackages, "package"))
+	if n := t.FailedPackages - t.Unresolved; n > 0 {
+		parts = append(parts, plural(n, "package"))
+	}
+	if t.Unresolved > 0 {
+		parts = append(parts, pick(t.Unresolved, "1 name or pattern", thousands(t.Unresolved)+" names or patterns"))
 	}
 	if len(parts) == 0 {
 		return "something"

@@ -91,8 +91,15 @@ func packageTitle(pkg policy.PackagePlan) string {
 
 // decisionCounts is "12 versions: 5 delete, 6 keep, 1 protected"; in a
 // restore run (restore true), whose versions are those the earlier run
-// deleted, "5 versions the earlier run deleted".
+// deleted, "5 versions the earlier run deleted". A name or pattern that
+// could not be resolved has none.
 func decisionCounts(pkg policy.PackagePlan, restore bool) string {
+	if pkg.Unresolved && pkg.Deferred {
+		return "not resolved yet, nothing decided"
+	}
+	if pkg.Unresolved {
+		return "no package found for it, nothing decided"
+	}
 	if restore {
 		return plural(len(pkg.Versions), "version") + " the earlier run deleted"
 	}
@@ -160,6 +167,9 @@ func failureOutcome(pkg policy.PackagePlan, restore bool) string {
 	}
 	if restore {
 		verb = "restored"
+	}
+	if pkg.Unresolved {
+		return "nothing was " + verb + " on its account"
 	}
 	if !pkg.Complete || done == 0 {
 		return "nothing in this package was " + verb

@@ -76,6 +76,12 @@ func TestUnresolvedNamesAndPatternsFailTheRun(t *testing.T) {
 					t.Fatalf("exit %d, want %d\nstdout:\n%s", r.code, ExitFailed, r.stdoutText)
 				}
 				r.checkOutputs(t, map[string]string{outFailed: strconv.Itoa(len(form.entries)), outDeleted: "0"})
+				if n := strings.Count(r.summaryText, ". Nothing was deleted on its account."); n != len(form.entries) {
+					t.Errorf("%d entries say nothing was deleted on their account, want %d:\n%s", n, len(form.entries), r.summaryText)
+				}
+				if want := "::error::" + pick(len(form.entries), "1 name or pattern", strconv.Itoa(len(form.entries))+" names or patterns") + " failed: see the errors above"; !strings.Contains(r.stdoutText, want) {
+					t.Errorf("the log lacks %q:\n%s", want, r.stdoutText)
+				}
 				if strings.Contains(r.summaryText, "No package matched") {
 					t.Errorf("the summary says no package matched:\n%s", r.summaryText)
 				}
@@ -89,7 +95,8 @@ func TestUnresolvedNamesAndPatternsFailTheRun(t *testing.T) {
 					if !ok || pp.Complete || !pp.Unresolved || !strings.Contains(pp.Error, kind.says) {
 						t.Errorf("plan entry for %q: %+v, want incomplete, unresolved, with an error saying %q", e, pp, kind.says)
 					}
-					if !strings.Contains(r.summaryText, "### npm acme/"+e+" (not resolved)") {
+					section := "### npm acme/" + e + " (not resolved)\n\nNo package found for it, nothing decided.\n\n**Failed**: "
+					if !strings.Contains(r.summaryText, section) {
 						t.Errorf("the summary does not name %q as not resolved:\n%s", e, r.summaryText)
 					}
 				}
@@ -187,5 +194,33 @@ func TestInstallationTokenCannotSeeAnUnlinkedPackage(t *testing.T) {
 	}
 	if n := len(gh.Active("acme", "npm", "other")); n != 5 {
 		t.Errorf("npm other: %d active versions, want 5", n)
+	}
+}
+
+// TestRateLimitedResolutionIsDeferred checks that a name GitHub's rate
+// limits kept from being fetched is left for the next run, as a listing
+// is: not failed, exit 0, shown deferred and not resolved.
+func TestRateLimitedResolutionIsDeferred(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC))
+	gh := fakegh.New(fakegh.WithToken(testToken), fakegh.WithClock(clk))
+	gh.AddOrg("acme")
+	gh.AddPackage("acme", "npm", "api", "private")
+	gh.AddVersions("acme", "npm", "api", 5, nil)
+	gh.FailRoute(routeGetOrgPackage, 429, -1)
+	srv := newCountingServer(t, gh)
+	r := newRunner(t, srv.URL, map[string]string{"packages": "api", "package-type": "npm", "keep-latest": "1"})
+	r.clock = clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, want 0: a rate limit does not fail the run\n%s", r.code, r.stdoutText)
+	}
+	r.checkOutputs(t, map[string]string{outFailed: "0", outDeleted: "0"})
+	for _, want := range []string{"### npm acme/api (not resolved)\n\nNot resolved yet, nothing decided.\n\n**Deferred**: left for the next run"} {
+		if !strings.Contains(r.summaryText, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, r.summaryText)
+		}
+	}
+	if m := gh.Mutations(); m != 0 {
+		t.Errorf("%d mutating requests", m)
 	}
 }

@@ -86,7 +86,7 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 // renderPackageSection renders one package: title, counts, error, table.
 func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, basis policy.AgeBasis, maxRows int, seeFile string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), decisionCounts(pkg, restore))
+	fmt.Fprintf(&b, "### %s\n\n%s.\n\n", cell(packageTitle(pkg)), capitalize(decisionCounts(pkg, restore)))
 	switch {
 	case packageDeferred(pkg):
 		fmt.Fprintf(&b, "**Deferred**: %s. %s.\n\n", cell(packageError(pkg)), capitalize(deferredOutcome(restore)))

@@ -16,6 +16,9 @@ type totals struct {
 	// FailedPackages counts packages whose listing or planning failed; each
 	// also counts once in Failed.
 	FailedPackages int
+	// Unresolved counts the failed packages that are names or patterns
+	// the run could not resolve to packages (a subset of FailedPackages).
+	Unresolved int
 	// DeferredPackages counts packages GitHub's rate limits kept from
 	// being listed: left for the next run, not failed, and not counted in
 	// Deferred (a count of versions).
@@ -47,6 +50,9 @@ func countTotals(p *policy.Plan, restore bool) totals {
 			t.DeferredPackages++
 		case packageFailed(pkg):
 			t.FailedPackages++
+			if pkg.Unresolved {
+				t.Unresolved++
+			}
 			t.Failed++
 		}
 	}
