@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +131,25 @@ func TestGateWaitHonoursContext(t *testing.T) {
 	if err := g.Wait(ctx); err != context.Canceled {
 		t.Errorf("Wait = %v, want context.Canceled", err)
 	}
+}
+
+// FuzzParseAfter checks that no header value makes ParseAfter panic or
+// return a negative wait, and that what it accepts is whole seconds or a
+// date.
+func FuzzParseAfter(f *testing.F) {
+	for _, s := range []string{"", "0", "30", "1.5", "20abc", "-5", "99999999999999999999", epoch.Format(http.TimeFormat)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := ParseAfter(v, epoch)
+		if d < 0 {
+			t.Errorf("ParseAfter(%q) = %s, negative", v, d)
+		}
+		if !ok && d != 0 {
+			t.Errorf("ParseAfter(%q) = %s with ok false", v, d)
+		}
+		if s := strings.TrimSpace(v); ok && strings.ContainsAny(s, ".-+") && !strings.Contains(s, " ") {
+			t.Errorf("ParseAfter(%q) accepted a signed or fractional number", v)
+		}
+	})
 }
