@@ -197,6 +197,8 @@ type peerCase struct {
 	want   map[string]policy.Decision
 	// npm decisions by version name, package "widgets".
 	wantNpm map[string]policy.Decision
+	// packages, when set, are the only packages the plan may hold.
+	packages []string
 }
 
 // Worlds the cases share.
@@ -413,6 +415,23 @@ var peerCases = []peerCase{
 		want: map[string]policy.Decision{"app:v1": keep, "app:untagged": del, "lib:v1": keep, "lib:untagged": del},
 	},
 	{
+		// Globs and exclusions, on npm packages: a workflow's GITHUB_TOKEN
+		// may list those, not container packages (api-facts.md).
+		name: "package globs and exclusions", peer: "snok/container-retention-policy",
+		theirs: []string{"image-names"},
+		world: func(t *testing.T, w *peerWorld) {
+			w.npmVersion("widgets", "1.0.0", 30*day)
+			w.npmVersion("widgets", "1.1.0", 20*day)
+			w.npmVersion("widgets-legacy", "0.1.0", 30*day)
+			w.npmVersion("widgets-legacy", "0.2.0", 20*day)
+			w.npmVersion("gadgets", "5.0.0", 30*day)
+			w.npmVersion("gadgets", "5.1.0", 20*day)
+		},
+		ours:     inputs("packages", "widgets*, !widgets-legacy", "package-type", "npm", "older-than", "7d"),
+		wantNpm:  map[string]policy.Decision{"1.0.0": del, "1.1.0": prot},
+		packages: []string{"widgets"},
+	},
+	{
 		name: "the token's own account", peer: "snok/container-retention-policy",
 		theirs: []string{"account"},
 		user:   true,
@@ -556,6 +575,15 @@ func TestComingFromTranslations(t *testing.T) {
 					}
 				}
 			}
+			if c.packages != nil {
+				var got []string
+				for _, pp := range plan.Packages {
+					got = append(got, pp.Name)
+				}
+				if !slices.Equal(got, c.packages) {
+					t.Errorf("planned packages %v, want %v", got, c.packages)
+				}
+			}
 			for name, want := range c.wantNpm {
 				v, ok := decisions["npm:"+name]
 				if !ok {
@@ -652,7 +680,7 @@ func TestComingFromTablesAreBacked(t *testing.T) {
 			}
 			for _, m := range backticked.FindAllStringSubmatch(row[1], -1) {
 				name, _, _ := strings.Cut(m[1], ":")
-				if _, ok := lookupInput(name); !ok && regexp.MustCompile(`^[a-z]+(-[a-z]+)+$`).MatchString(name) && !slices.Contains(theirs, name) && name != "broken-count" && !isOutput(name) {
+				if _, ok := lookupInput(name); !ok && regexp.MustCompile(`^[a-z]+(-[a-z]+)+$`).MatchString(name) && !slices.Contains(theirs, name) && !isOutput(name) {
 					t.Errorf("%s: row %q names %q, which is not one of our inputs", peer, row[0], name)
 				}
 			}
