@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -162,5 +163,60 @@ func TestReleaseWorkflowPinsWithThisProgram(t *testing.T) {
 	}
 	if strings.Contains(wf, "github.event.repository") {
 		t.Error("release.yml uses github.event.repository, which is empty on some events")
+	}
+}
+
+// TestWorkflowsPinActionsBySHA reads every workflow of the repository:
+// each third-party action is pinned by a full commit SHA with the tag in a
+// comment, and none reads github.event.repository (empty on schedule).
+func TestWorkflowsPinActionsBySHA(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", ".github", "workflows", "*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no workflows: %v", err)
+	}
+	uses := regexp.MustCompile(`(?m)^\s*(?:-\s+)?uses:\s*(\S+)(.*)$`)
+	pinned := regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range uses.FindAllStringSubmatch(string(b), -1) {
+			ref, rest := m[1], m[2]
+			if strings.HasPrefix(ref, "./") {
+				continue
+			}
+			if !pinned.MatchString(ref) || !strings.Contains(rest, "# v") {
+				t.Errorf("%s: uses %s%s: want owner/repo@<40-hex SHA> # vX.Y.Z", filepath.Base(f), ref, rest)
+			}
+		}
+		if strings.Contains(string(b), "github.event.repository") && filepath.Base(f) != "retention.yml" {
+			t.Errorf("%s uses github.event.repository, which is empty on scheduled runs", filepath.Base(f))
+		}
+	}
+}
+
+// TestReleaseBinaries: the release builds the six platforms with the
+// Dockerfile's flags.
+func TestReleaseBinaries(t *testing.T) {
+	t.Parallel()
+	wf := string(repoFile(t, ".github/workflows/release.yml"))
+	d, err := parseDockerfile(string(repoFile(t, "Dockerfile")), "linux", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := "go build " + strings.Join(d.buildFlags, " ")
+	flags = strings.Replace(flags, "-ldflags=-s -w", "-ldflags='-s -w'", 1)
+	if !strings.Contains(wf, flags+" -o ") {
+		t.Errorf("release.yml does not build with the Dockerfile's flags %q", flags)
+	}
+	if !strings.Contains(wf, "CGO_ENABLED=0") {
+		t.Error("release.yml does not build with CGO_ENABLED=0")
+	}
+	for _, target := range []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"} {
+		if !strings.Contains(wf, target) {
+			t.Errorf("release.yml does not build %s", target)
+		}
 	}
 }
