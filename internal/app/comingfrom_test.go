@@ -55,10 +55,10 @@ type peerWorld struct {
 	npm     map[string][]fakegh.Version
 }
 
-func newPeerWorld(t *testing.T, owner string, user bool) *peerWorld {
+func newPeerWorld(t *testing.T, owner string, user bool, more ...fakegh.Option) *peerWorld {
 	t.Helper()
 	clk := clock.NewFake(epoch)
-	opts := []fakegh.Option{fakegh.WithToken(testToken), fakegh.WithClock(clk)}
+	opts := append([]fakegh.Option{fakegh.WithToken(testToken), fakegh.WithClock(clk)}, more...)
 	if user {
 		opts = append(opts, fakegh.WithAuthenticatedUser(owner))
 	}

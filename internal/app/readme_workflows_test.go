@@ -1,15 +1,18 @@
 package app
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pkgretention/retention/internal/fakegh"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -215,5 +218,108 @@ func TestReadmePreviewRecipeDiffsTwoPlans(t *testing.T) {
 	bash(compare, "PLAN=/github/runner_temp/same.json")
 	if got, _ := os.ReadFile(summary); !strings.Contains(string(got), "None: both policies decide the same") {
 		t.Errorf("same policy, summary:\n%s", got)
+	}
+}
+
+// TestReadmeDrainRecipeStopsWhenNothingIsDeferred runs the backlog recipe
+// hour after hour against a fake GitHub whose budget is 200 requests an
+// hour: the first run deletes what the budget allows and defers the rest,
+// the next one finishes, and the recipe's last step (run by bash with a
+// stand-in gh that records its arguments) disables the workflow only then.
+func TestReadmeDrainRecipeStopsWhenNothingIsDeferred(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	var name, stop string
+	var with map[string]string
+	for _, text := range readmeWorkflows(t) {
+		if !strings.Contains(text, "name: Drain the package backlog\n") {
+			continue
+		}
+		var wf struct {
+			Name string `yaml:"name"`
+			Jobs map[string]struct {
+				Steps []struct {
+					Name string            `yaml:"name"`
+					Uses string            `yaml:"uses"`
+					Run  string            `yaml:"run"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal([]byte(text), &wf); err != nil {
+			t.Fatal(err)
+		}
+		name = wf.Name
+		for _, s := range wf.Jobs["drain"].Steps {
+			if s.Uses == "pkgretention/retention@v1" {
+				with = s.With
+			}
+			if s.Name == "Stop when nothing is left" {
+				stop = s.Run
+			}
+		}
+	}
+	if with == nil || stop == "" {
+		t.Fatal("the README has no drain recipe with the action and a stop step")
+	}
+
+	w := newPeerWorld(t, "acme", false, fakegh.WithRateLimit(fakegh.RateLimit{Limit: 200, Window: time.Hour}))
+	for i := range 250 {
+		w.npmVersion("widgets", fmt.Sprintf("1.0.%d", i), time.Duration(300-i)*day) // every one older than 30 days
+	}
+	w.publish(t)
+	policyFile := filepath.Join(t.TempDir(), "package-retention.yml")
+	if err := os.WriteFile(policyFile, []byte("rules:\n  - packages: widgets\n    package-type: npm\n    older-than: 30d\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	calls := filepath.Join(bin, "calls")
+	if err := os.WriteFile(filepath.Join(bin, "gh"), []byte("#!/bin/sh\necho \"$@\" >> "+calls+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hour := func(n int) (deleted, deferred string, ghCalls string) {
+		t.Helper()
+		in := map[string]string{}
+		for k, v := range with {
+			in[k] = v
+		}
+		in["policy-file"] = policyFile
+		r := newRunner(t, w.srv.URL, in)
+		r.clock = w.clk
+		r.run(t)
+		if r.code != ExitOK {
+			t.Fatalf("hour %d: exit %d\n%s", n, r.code, r.stdoutText)
+		}
+		deleted, deferred = r.outputs[outDeleted], r.outputs[outDeferred]
+		cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", stop)
+		cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "DELETED=" + deleted, "DEFERRED=" + deferred,
+			"GITHUB_WORKFLOW=" + name, "GITHUB_STEP_SUMMARY=" + filepath.Join(t.TempDir(), "summary")}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("hour %d: stop step: %v\n%s", n, err, out)
+		}
+		b, _ := os.ReadFile(calls)
+		return deleted, deferred, string(b)
+	}
+
+	deleted, deferred, calls1 := hour(1)
+	if deleted == "0" || deferred == "0" || deferred == "" {
+		t.Fatalf("hour 1: deleted %s, deferred %s; want some of each (200 requests for 249 deletions)", deleted, deferred)
+	}
+	if calls1 != "" {
+		t.Errorf("hour 1 left %s deferred and still ran gh %q", deferred, calls1)
+	}
+	w.clk.Advance(time.Hour)
+	deleted2, deferred2, calls2 := hour(2)
+	if deferred2 != "0" {
+		t.Fatalf("hour 2: deferred %s, want 0", deferred2)
+	}
+	if calls2 != "workflow disable "+name+"\n" {
+		t.Errorf("hour 2: gh called with %q, want workflow disable %q", calls2, name)
+	}
+	t.Logf("hour 1: deleted %s, deferred %s; hour 2: deleted %s, deferred %s", deleted, deferred, deleted2, deferred2)
+	if left := len(w.gh.Active("acme", "npm", "widgets")); left != 1 {
+		t.Errorf("%d versions left, want 1 (the last version of a package is never deleted); deleted %s then %s", left, deleted, deleted2)
 	}
 }
