@@ -10,6 +10,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	// The CA roots the image's scratch base lacks: used only when the
+	// system has none (SSL_CERT_FILE and SSL_CERT_DIR still win).
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/pkgretention/retention/internal/app"
 )
 
