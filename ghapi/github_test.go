@@ -337,15 +337,22 @@ func TestListVersionsBeyondAnnouncedLast(t *testing.T) {
 	s := newGHServer(t, clock.NewFake(ghEpoch))
 	items := ghVersions(300, 1000)
 	ghSeedApp(s, items)
+	// The client may ask for pages 2 and 3 as soon as page 1's headers
+	// arrive: they wait until the push is done.
+	pushed := make(chan struct{})
 	s.Intercept("GET", ghAppVersions, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		next.ServeHTTP(w, r)
-		if ghPage(r) == 1 {
-			// Page 1 said the last page is 3; 50 versions pushed now
-			// make it 4, which page 3 announces.
-			for _, v := range ghVersions(50, 1050) {
-				s.AddVersion("acme", "container", "app", v)
-			}
+		if ghPage(r) != 1 {
+			<-pushed
+			next.ServeHTTP(w, r)
+			return
 		}
+		next.ServeHTTP(w, r)
+		// Page 1 said the last page is 3; 50 versions pushed now
+		// make it 4, which page 3 announces.
+		for _, v := range ghVersions(50, 1050) {
+			s.AddVersion("acme", "container", "app", v)
+		}
+		close(pushed)
 	})
 	got, err := ghClient(t, s, nil).ListVersions(context.Background(), Package{Owner: Owner{Login: "acme", Kind: Organization}, Type: policy.Container, Name: "app"}, "active")
 	if err != nil {

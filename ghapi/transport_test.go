@@ -51,7 +51,7 @@ var ghNoContent = ghStatus(http.StatusNoContent, "")
 // ghHangUp closes the connection without an answer.
 func ghHangUp(t *testing.T) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := w.(http.Hijacker).Hijack()
+		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Errorf("hijack: %v", err)
 			return
