@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	if plan == nil {
 		return nil, fmt.Errorf("policy produced no plan")
 	}
+	warnAttachmentTags(cfg.Log, cfg.Policy, plan)
 	for _, pp := range plan.Packages {
 		what := fmt.Sprintf("%s package %s/%s", pp.Type, pp.Owner, pp.Name)
 		if pp.Unresolved {
@@ -310,11 +311,18 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 		return in
 	}
 	// Read the tagged versions first; then the untagged roots a rule keeps
-	// on purpose, which may be superseded indexes. Each read can change
-	// which untagged roots a rule keeps (keep-latest counts roots only), so
-	// plan again and read the newly kept ones, until nothing new needs
-	// reading.
+	// on purpose, which may be superseded indexes, and the untagged roots
+	// the plan deletes, which may be OCI 1.1 referrers (signatures,
+	// attestations, SBOMs) of a kept image that no fallback index lists.
+	// Each read can change the plan (a referrer joins its image, and
+	// keep-latest counts roots only), so plan again and read the newly
+	// kept or deleted ones, until nothing new needs reading.
 	var read map[int64]bool
+	headsRead := false // the newest of each burst of deleted roots was read
+	var api *referrersAPI
+	if rl, ok := cfg.Containers.(ReferrersLister); ok {
+		api = &referrersAPI{lister: rl, asked: map[int64]bool{}}
+	}
 	for round := 0; ; round++ {
 		st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions, read)
 		if err != nil {
@@ -323,11 +331,42 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
 			return in
 		}
+		api.addTo(st)
 		in.Structure = st
-		var more []int64
-		for id := range keptUntagged(planAlone(cfg.Policy, in, now)) {
-			if !read[id] {
+		pp := planAlone(cfg.Policy, in, now)
+		var more, deleted []int64
+		for id, del := range untaggedToRead(pp) {
+			switch {
+			case read[id]:
+			case del && !headsRead:
+				deleted = append(deleted, id)
+			default:
 				more = append(more, id)
+			}
+		}
+		if len(deleted) > 0 {
+			// First only the newest of each burst of pushes: a
+			// superseded multi-arch build is pushed children first,
+			// index last, and reading the index makes its children
+			// members, which then need no read. What is still an
+			// untagged root after that is read in the next round.
+			headsRead = true
+			more = append(more, burstHeads(pp, deleted)...)
+		}
+		if len(more) == 0 && api != nil {
+			// Settled: ask the registry's referrers API, where it
+			// answers, for what refers to each kept image, and plan
+			// again if it names a version the plan deletes.
+			found, err := api.ask(ctx, p.Owner.Login, p.Name, versions, pp)
+			if err != nil {
+				in.Complete = false
+				in.Versions = nil
+				in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+				return in
+			}
+			if found {
+				api.addTo(st)
+				continue
 			}
 		}
 		if len(more) == 0 {
@@ -384,31 +423,71 @@ func deletesAny(pp *policy.PackagePlan) bool {
 	return false
 }
 
-// keptUntagged returns the untagged roots a rule keeps on purpose
+// untaggedToRead returns the untagged roots whose manifests decide the
+// plan, true for those the plan deletes: those a rule keeps on purpose
 // (keep-latest, keep-tags such as a sha256: pin, keep-semver, or too young
-// to delete): such a version may be an image index, a superseded build,
-// whose platform manifests must be read to be kept with it. Members of a
-// known image and untagged versions no rule selects are not read: nothing
-// deletes members on their account.
-func keptUntagged(pp *policy.PackagePlan) map[int64]bool {
+// to delete), any of which may be an image index, a superseded build, whose
+// platform manifests must be read to be kept with it; and those the plan
+// deletes, any of which may be an OCI 1.1 referrer of a kept image (listed
+// by no fallback index), which must be read to be kept with its image.
+// Members of a known image and untagged roots kept for no rule of their own
+// are not read: nothing deletes members on their account.
+func untaggedToRead(pp *policy.PackagePlan) map[int64]bool {
 	if pp == nil {
 		return nil
 	}
 	var out map[int64]bool
 	for _, v := range pp.Versions {
-		if v.Decision != policy.Keep || len(v.Tags) > 0 || len(v.Parents) > 0 {
+		if len(v.Tags) > 0 || len(v.Parents) > 0 {
 			continue
 		}
 		r := v.Reason
-		if r == policy.ReasonKeepLatest || r == policy.ReasonYoungerThan ||
-			strings.HasPrefix(r, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(r, policy.ReasonKeepSemverPrefix) {
+		if v.Decision == policy.Delete || v.Decision == policy.Keep && (r == policy.ReasonKeepLatest || r == policy.ReasonYoungerThan ||
+			strings.HasPrefix(r, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(r, policy.ReasonKeepSemverPrefix)) {
 			if out == nil {
 				out = map[int64]bool{}
 			}
-			out[v.ID] = true
+			out[v.ID] = v.Decision == policy.Delete
 		}
 	}
 	return out
+}
+
+// burstGap separates bursts of pushes: the manifests of one build are
+// pushed within seconds.
+const burstGap = 2 * time.Minute
+
+// burstHeads returns, of the versions ids, the newest of each burst: those
+// no other of ids follows within burstGap (ties broken by ID, which GitHub
+// gives in push order). Which versions it returns decides only how many
+// reads a package takes, never what is deleted: every version still an
+// untagged root afterwards is read too.
+func burstHeads(pp *policy.PackagePlan, ids []int64) []int64 {
+	at := make(map[int64]time.Time, len(ids))
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	for _, v := range pp.Versions {
+		if want[v.ID] {
+			at[v.ID] = v.CreatedAt
+		}
+	}
+	sorted := append([]int64(nil), ids...)
+	sort.Slice(sorted, func(a, b int) bool {
+		ta, tb := at[sorted[a]], at[sorted[b]]
+		if !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return sorted[a] < sorted[b]
+	})
+	var heads []int64
+	for k, id := range sorted {
+		if k == len(sorted)-1 || at[sorted[k+1]].Sub(at[id]) > burstGap {
+			heads = append(heads, id)
+		}
+	}
+	return heads
 }
 
 func failedInput(owner string, typ policy.PackageType, name string, err error) policy.PackageInput {

@@ -850,19 +850,26 @@ func TestRateLimitWhileListingDefersThePackage(t *testing.T) {
 	}
 }
 
-// driftingRegistry answers each Structure call by making every untagged
-// version read so far a member of the tagged image: the untagged root that
-// keep-latest keeps changes every round, so the structure never settles.
+// driftingRegistry answers the k-th Structure call with only the first k
+// untagged versions as roots, every other one a member of the tagged
+// image: each round reveals an untagged root not read before, so the
+// structure never settles.
 type driftingRegistry struct {
 	taggedID int64
 	calls    int
 }
 
-func (d *driftingRegistry) Structure(_ context.Context, _, _ string, _ []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error) {
+func (d *driftingRegistry) Structure(_ context.Context, _, _ string, versions []policy.Version, _ map[int64]bool) (*policy.Structure, error) {
 	d.calls++
 	st := &policy.Structure{Parents: map[int64][]int64{}}
-	for id := range alsoRead {
-		st.Parents[id] = []int64{d.taggedID}
+	n := 0
+	for _, v := range versions {
+		if v.ID == d.taggedID {
+			continue
+		}
+		if n++; n > d.calls {
+			st.Parents[v.ID] = []int64{d.taggedID}
+		}
 	}
 	return st, nil
 }

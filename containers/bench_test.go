@@ -88,3 +88,55 @@ func BenchmarkStructure2000(b *testing.B) {
 	b.ReportMetric(float64(stats.ManifestsRead), "reads/op")
 	b.ReportMetric(float64(stats.Requests), "requests/op")
 }
+
+// BenchmarkStructure2000UntaggedRoots is what a run with tag-state:
+// untagged reads on the package of BenchmarkStructure2000: the tagged
+// versions, then, in a second round, the untagged roots the plan deletes
+// (superseded nightly builds and their children, here), each once, to find
+// any OCI 1.1 referrer of a kept image among them.
+func BenchmarkStructure2000UntaggedRoots(b *testing.B) {
+	reg, err := fakeregistry.Start(fakeregistry.Options{Token: "ghp_test", Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Close()
+	vs, needed := seedLarge(b, reg)
+	reg.ResetCounts()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var first, second containers.Stats
+	var roots int
+	for b.Loop() {
+		r, err := containers.NewReader(containers.Options{
+			RegistryURL: reg.URL(), Token: "ghp_test", Clock: clock.NewFake(time.Now()),
+			Transport: &http.Transport{MaxIdleConnsPerHost: containers.DefaultConcurrency},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, stats, err := r.Structure(context.Background(), owner, pkg, vs)
+		if err != nil || len(st.Unreadable) != 0 {
+			b.Fatalf("Structure: %v %v", err, st.Unreadable)
+		}
+		first = stats
+		untagged := map[int64]bool{}
+		for _, v := range vs {
+			if len(v.Tags) == 0 && len(st.Parents[v.ID]) == 0 {
+				untagged[v.ID] = true
+			}
+		}
+		roots = len(untagged)
+		st, second, err = r.StructureAlso(context.Background(), owner, pkg, vs, untagged)
+		if err != nil || len(st.Unreadable) != 0 {
+			b.Fatalf("StructureAlso: %v %v", err, st.Unreadable)
+		}
+	}
+	b.StopTimer()
+	if first.ManifestsRead != needed {
+		b.Errorf("first round read %d manifests, want %d", first.ManifestsRead, needed)
+	}
+	b.ReportMetric(float64(len(vs)), "versions")
+	b.ReportMetric(float64(roots), "untagged-roots")
+	b.ReportMetric(float64(first.ManifestsRead+roots), "reads/op")
+	b.ReportMetric(float64(first.Requests+second.Requests), "requests/op")
+}

@@ -105,6 +105,9 @@ type Reader struct {
 
 	// gate holds every request to the registry after a Retry-After.
 	gate *retry.Gate
+	// noReferrersAPI is set once the registry answers the referrers API
+	// with 404 (or is ghcr.io, which does): it is not asked again.
+	noReferrersAPI atomic.Bool
 }
 
 // session is the authenticated access to one repository.
@@ -112,6 +115,7 @@ type session struct {
 	repo      name.Repository
 	once      sync.Once
 	puller    *remote.Puller
+	tr        http.RoundTripper // authenticated: Bearer on every request
 	err       error
 	mu        sync.Mutex
 	manifests map[string]readResult // manifests read, by digest
@@ -173,14 +177,18 @@ func NewReader(opts Options) (*Reader, error) {
 	if opts.Token != "" {
 		auth = authn.FromConfig(authn.AuthConfig{Username: opts.Username, Password: opts.Token})
 	}
-	return &Reader{
+	rd := &Reader{
 		opts:     opts,
 		registry: reg,
 		auth:     auth,
 		base:     &baseTransport{inner: base, plainHTTP: u.Scheme == "http", host: u.Host},
 		sessions: map[string]*session{},
 		gate:     retry.NewGate(opts.Clock),
-	}, nil
+	}
+	if strings.EqualFold(reg.RegistryStr(), "ghcr.io") {
+		rd.noReferrersAPI.Store(true)
+	}
+	return rd, nil
 }
 
 // Repository returns the registry repository of a container package: the
@@ -222,6 +230,7 @@ func (r *Reader) session(ctx context.Context, c *call, owner, pkgName string) (*
 		}
 		// tr is a transport.Wrapper: go-containerregistry adds no retries
 		// (ours go through the clock) and does not authenticate again.
+		s.tr = tr
 		s.puller, s.err = remote.NewPuller(remote.WithTransport(tr))
 	})
 	if s.err != nil {

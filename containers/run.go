@@ -27,7 +27,7 @@ func (a RunReader) Structure(ctx context.Context, owner, pkgName string, version
 		// A later round of the same run: say why the package is read
 		// again, and that only the versions it adds are fetched.
 		n := len(alsoRead)
-		a.logf("image structure of %s, read again for %d untagged %s a rule keeps: a kept one may be a superseded multi-arch image whose platform manifests stay with it (%d %s, %d retries; manifests read before come from this run's cache), %d unreadable",
+		a.logf("image structure of %s, read again for %d untagged %s a rule keeps or the plan deletes: a kept one may be a superseded multi-arch image whose platform manifests stay with it, a deleted one a signature or attestation (OCI 1.1 referrer) of a kept image that stays with it (%d %s, %d retries; manifests read before come from this run's cache), %d unreadable",
 			Repository(owner, pkgName), n, plural(n, "version", "versions"), stats.Requests, plural(stats.Requests, "request", "requests"), stats.Retries, stats.Failures)
 		return st, err
 	}
@@ -56,4 +56,25 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// Referrers is Reader.Referrers with what it cost logged when it asked.
+func (a RunReader) Referrers(ctx context.Context, owner, pkgName string, subjects []string) (map[string][]string, error) {
+	found, stats, err := a.r.Referrers(ctx, owner, pkgName, subjects)
+	if a.logf == nil || err != nil || stats.Requests == 0 {
+		return found, err
+	}
+	if a.r.noReferrersAPI.Load() && len(found) == 0 {
+		a.logf("referrers API of %s: the registry answers 404 (no referrers API), not asked again in this run (%d %s)",
+			Repository(owner, pkgName), stats.Requests, plural(stats.Requests, "request", "requests"))
+		return found, err
+	}
+	n := 0
+	for _, refs := range found {
+		n += len(refs)
+	}
+	a.logf("referrers API of %s: %d kept %s asked about, %d %s listed (%d %s, %d retries)",
+		Repository(owner, pkgName), len(subjects), plural(len(subjects), "image", "images"), n, plural(n, "referrer", "referrers"),
+		stats.Requests, plural(stats.Requests, "request", "requests"), stats.Retries)
+	return found, err
 }

@@ -36,6 +36,10 @@ type Stats struct {
 	// attachment tags (sha256-<hex>.sig, .att, .sbom): tied to the image
 	// they name, when it is among the versions, without a read.
 	ByTag int
+	// Gone is the number of untagged versions read (StructureAlso's
+	// alsoRead) whose manifest the registry no longer has (404): such a
+	// version references nothing and is no referrer, so it stays a root.
+	Gone int
 	// NotRead is the number of versions not read because they have no tag
 	// of their own.
 	NotRead int
@@ -89,7 +93,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 	defer func() {
 		stats.Requests = int(c.requests.Load())
 		stats.Retries = int(c.retries.Load())
-		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures
+		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures - stats.Gone
 	}()
 	if len(toRead) == 0 {
 		return sb.st, stats, nil
@@ -113,6 +117,8 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		}
 		wave = sb.fromManifests(wave, results, func(v *policy.Version, why string) {
 			r.logf("manifest %s of %s (id %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
+		}, func(v *policy.Version) {
+			r.logf("manifest %s of %s (id %d, untagged) is not in the registry (404): it references nothing, it stays a root", v.Name, s.repo, v.ID)
 		})
 	}
 	for id, ps := range sb.st.Parents {
@@ -130,6 +136,7 @@ type structureBuild struct {
 	stats    *Stats
 	pos      map[string]int // digest -> index in versions
 	read     []bool         // versions read or to be read
+	alsoRead map[int64]bool // untagged versions read on request
 }
 
 func newStructureBuild(versions []policy.Version, stats *Stats) *structureBuild {
@@ -161,6 +168,7 @@ func (b *structureBuild) link(child, parent int64) {
 // their image) and returns the versions to read first: those with a tag
 // of their own, referrers fallback indexes, and those alsoRead names.
 func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
+	b.alsoRead = alsoRead
 	var toRead []int // indexes into versions
 	for i := range b.versions {
 		v := &b.versions[i]
@@ -193,10 +201,20 @@ func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
 // fromManifests links what the manifests of one wave say (an index's
 // children, an OCI 1.1 subject), records the unreadable ones, and returns
 // the next wave: indexes listed by an index and not read yet.
-func (b *structureBuild) fromManifests(wave []int, results []readResult, unreadable func(v *policy.Version, why string)) []int {
+func (b *structureBuild) fromManifests(wave []int, results []readResult, unreadable func(v *policy.Version, why string), gone func(v *policy.Version)) []int {
 	var next []int
 	for j, i := range wave {
 		v, res := &b.versions[i], &results[j]
+		if res.unreadable != "" && res.missing && len(v.Tags) == 0 && b.alsoRead[v.ID] {
+			// An untagged version read on request (kept by a rule, or
+			// about to be deleted) whose manifest is gone from the
+			// registry lists no child and names no subject: nothing
+			// depends on what it would say. (An index listed by an
+			// index and gone still counts as unreadable.)
+			b.stats.Gone++
+			gone(v)
+			continue
+		}
 		if res.unreadable != "" {
 			b.st.Unreadable[v.ID] = res.unreadable
 			b.stats.Failures++

@@ -327,6 +327,20 @@ func (r *Registry) pushCosign(repo, subject string, kind Kind) (Pushed, error) {
 func (r *Registry) PushReferrer(repo, subject, artifactType string) (referrer, index Pushed, err error) {
 	r.pushMu.Lock()
 	defer r.pushMu.Unlock()
+	referrer, err = r.pushReferrer(repo, subject, artifactType)
+	if err != nil {
+		return Pushed{}, Pushed{}, err
+	}
+	index, err = r.describeStored(repo, FallbackTag(subject))
+	if err != nil {
+		return Pushed{}, Pushed{}, fmt.Errorf("read fallback index of %s: %w", subject, err)
+	}
+	return referrer, index, nil
+}
+
+// pushReferrer pushes a Sigstore-bundle-like artifact whose subject is
+// subject; the caller holds pushMu.
+func (r *Registry) pushReferrer(repo, subject, artifactType string) (Pushed, error) {
 	if artifactType == "" {
 		artifactType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 	}
@@ -337,11 +351,11 @@ func (r *Registry) PushReferrer(repo, subject, artifactType string) (referrer, i
 	}
 	r.mu.Unlock()
 	if subj == nil {
-		return Pushed{}, Pushed{}, fmt.Errorf("push referrer of %s in %s: subject %w", subject, repo, ErrNotFound)
+		return Pushed{}, fmt.Errorf("push referrer of %s in %s: subject %w", subject, repo, ErrNotFound)
 	}
 	h, err := v1.NewHash(subject)
 	if err != nil {
-		return Pushed{}, Pushed{}, fmt.Errorf("subject %q: %w", subject, err)
+		return Pushed{}, fmt.Errorf("subject %q: %w", subject, err)
 	}
 	nonce := make([]byte, 16)
 	r.rng.read(nonce)
@@ -352,22 +366,18 @@ func (r *Registry) PushReferrer(repo, subject, artifactType string) (referrer, i
 	base = mutate.ConfigMediaType(base, types.MediaType(artifactType))
 	img, err := mutate.Append(base, mutate.Addendum{Layer: static.NewLayer([]byte(bundle), types.MediaType(artifactType))})
 	if err != nil {
-		return Pushed{}, Pushed{}, fmt.Errorf("make referrer: %w", err)
+		return Pushed{}, fmt.Errorf("make referrer: %w", err)
 	}
 	withSubject, ok := mutate.Subject(img, v1.Descriptor{MediaType: subj.mediaType, Size: int64(len(subj.raw)), Digest: h}).(v1.Image)
 	if !ok {
-		return Pushed{}, Pushed{}, fmt.Errorf("make referrer: subject did not keep an image")
+		return Pushed{}, fmt.Errorf("make referrer: subject did not keep an image")
 	}
-	referrer, err = r.write(repo, withSubject, nil)
+	referrer, err := r.write(repo, withSubject, nil)
 	if err != nil {
-		return Pushed{}, Pushed{}, err
+		return Pushed{}, err
 	}
 	referrer.Kind, referrer.Subject = KindReferrer, subject
-	index, err = r.describeStored(repo, FallbackTag(subject))
-	if err != nil {
-		return Pushed{}, Pushed{}, fmt.Errorf("read fallback index of %s: %w", subject, err)
-	}
-	return referrer, index, nil
+	return referrer, nil
 }
 
 // describeStored describes the index tag points at, with its children.
@@ -532,4 +542,24 @@ func (s *lockedSource) read(b []byte) {
 	for i := range b {
 		b[i] = byte(s.Int63())
 	}
+}
+
+// PushBareReferrer pushes an OCI 1.1 artifact whose subject is subject
+// (which must exist in repo), untagged and listed by no referrers fallback
+// index: what is left on ghcr.io when two referrers are pushed close
+// together and the read-modify-write of the fallback tag keeps only one of
+// them. The registry's referrers API (SetReferrersAPI) lists it all the
+// same.
+func (r *Registry) PushBareReferrer(repo, subject, artifactType string) (Pushed, error) {
+	r.pushMu.Lock()
+	defer r.pushMu.Unlock()
+	r.mu.Lock()
+	r.bareReferrer = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.bareReferrer = false
+		r.mu.Unlock()
+	}()
+	return r.pushReferrer(repo, subject, artifactType)
 }

@@ -72,6 +72,7 @@ type Counts struct {
 	ManifestHeadByDigest int
 	ManifestHeadByTag    int
 	Blob                 int
+	Referrers            int // GET /v2/<repo>/referrers/<digest>, answered or not
 	Other                int // tag lists, catalog, unknown paths
 	Refused              int // writes and deletes over HTTP (405)
 	Injected             int // failures injected by FailManifest or FailTokens
@@ -103,6 +104,13 @@ type Registry struct {
 	counts      Counts
 	reads       map[string]int // repo@digest -> manifest GETs
 	seq         int
+	// referrersAPI serves GET /v2/<repo>/referrers/<digest> to clients;
+	// off (the default), it answers 404 as ghcr.io does.
+	referrersAPI bool
+	// bareReferrer makes the inner registry's referrers API answer the
+	// helpers' pushes, so that a referrer is pushed without touching the
+	// fallback tag (guarded by pushMu).
+	bareReferrer bool
 }
 
 type repoState struct {
@@ -151,7 +159,7 @@ func New(opts Options) *Registry {
 	}
 	r := &Registry{
 		opts:      opts,
-		inner:     registry.New(registry.Logger(log.New(io.Discard, "", 0))),
+		inner:     registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)),
 		tokens:    map[string]map[string]bool{},
 		repos:     map[string]*repoState{},
 		graveyard: map[string]*buried{},
@@ -291,6 +299,20 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	case kindBlob:
 		r.count(func(c *Counts) { c.Blob++ })
+	case kindReferrers:
+		r.mu.Lock()
+		r.counts.Referrers++
+		on := r.referrersAPI
+		r.mu.Unlock()
+		if !on {
+			// ghcr.io has no referrers API: it answers 404, so clients
+			// fall back to the sha256-<hex> tag schema
+			// (https://github.com/dataaxiom/ghcr-cleanup-action/issues/13,
+			// https://github.com/rtvkiz/minimal/issues/7).
+			r.logf("%s %s 404 (no referrers API)", req.Method, req.URL.Path)
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "not found")
+			return
+		}
 	default:
 		r.count(func(c *Counts) { c.Other++ })
 	}
@@ -437,6 +459,7 @@ type pathKind int
 
 const (
 	kindOther pathKind = iota
+	kindReferrers
 	kindPing
 	kindManifest
 	kindBlob
@@ -457,7 +480,7 @@ func parsePath(p string) regPath {
 	for _, s := range []struct {
 		sep  string
 		kind pathKind
-	}{{"/manifests/", kindManifest}, {"/blobs/", kindBlob}, {"/tags/", kindOther}, {"/referrers/", kindOther}} {
+	}{{"/manifests/", kindManifest}, {"/blobs/", kindBlob}, {"/tags/", kindOther}, {"/referrers/", kindReferrers}} {
 		if i := strings.LastIndex(rest, s.sep); i > 0 {
 			return regPath{kind: s.kind, repo: rest[:i], target: rest[i+len(s.sep):]}
 		}
@@ -691,9 +714,18 @@ func (t *adminTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	in.Body = io.NopCloser(bytes.NewReader(body))
 	in.RequestURI = in.URL.RequestURI()
 	rec := &recorder{header: http.Header{}, code: http.StatusOK}
-	t.r.inner.ServeHTTP(rec, in)
-
 	p := parsePath(req.URL.Path)
+	t.r.mu.Lock()
+	bare := t.r.bareReferrer
+	t.r.mu.Unlock()
+	if p.kind == kindReferrers && !bare {
+		// A helper's push sees no referrers API, as on ghcr.io, and
+		// maintains the fallback tag.
+		writeRecorded(rec, http.StatusNotFound)
+	} else {
+		t.r.inner.ServeHTTP(rec, in)
+	}
+
 	if p.kind == kindManifest {
 		switch {
 		case req.Method == http.MethodPut && rec.code == http.StatusCreated:
@@ -746,6 +778,22 @@ func (r *Registry) recordDelete(repo, target string) {
 		return
 	}
 	delete(rs.tags, target)
+}
+
+func writeRecorded(rec *recorder, status int) {
+	rec.header.Set("Content-Type", "application/json")
+	rec.WriteHeader(status)
+	_, _ = rec.Write([]byte(`{"errors":[{"code":"NOT_FOUND","message":"not found"}]}`))
+}
+
+// SetReferrersAPI turns the registry's referrers API on or off for clients
+// (off by default, as on ghcr.io, where it answers 404). On, GET
+// /v2/<repo>/referrers/<digest> lists the manifests whose subject is
+// digest.
+func (r *Registry) SetReferrersAPI(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.referrersAPI = on
 }
 
 // recorder is a minimal http.ResponseWriter for in-process requests.
