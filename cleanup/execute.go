@@ -95,6 +95,14 @@ func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
 		needed += g.size()
 	}
 	ex.prog.planned(needed, ex.interval)
+	if ex.cfg.Journal != nil && needed > 0 {
+		if err := ex.cfg.Journal.Begin(plan); err != nil {
+			for _, g := range all {
+				markGroup(g, policy.ResultDeferred)
+			}
+			return fmt.Errorf("journal: %w (nothing was deleted)", err)
+		}
+	}
 
 	// Budget: when the primary rate limit will not cover the plan, delete
 	// the oldest images that fit and defer the rest to the next run.
@@ -176,7 +184,7 @@ func markGroup(g group, result string) {
 // done); everything else is recorded in the versions' results.
 func (ex *executor) deleteGroup(ctx context.Context, p ghapi.Package, g group) error {
 	vs := g.pkg.Versions
-	if err := ex.deleteOne(ctx, p, &vs[g.root]); err != nil {
+	if err := ex.deleteOne(ctx, p, g.pkg, &vs[g.root]); err != nil {
 		return err
 	}
 	for _, m := range g.members {
@@ -185,7 +193,7 @@ func (ex *executor) deleteGroup(ctx context.Context, p ghapi.Package, g group) e
 			v.Result = r
 			continue
 		}
-		if err := ex.deleteOne(ctx, p, v); err != nil {
+		if err := ex.deleteOne(ctx, p, g.pkg, v); err != nil {
 			return err
 		}
 	}
@@ -215,7 +223,7 @@ func parentsBlock(v *policy.VersionPlan, byName map[string]*policy.VersionPlan) 
 }
 
 // deleteOne sends one paced DELETE and records its result.
-func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, v *policy.VersionPlan) error {
+func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, pp *policy.PackagePlan, v *policy.VersionPlan) error {
 	key := packageKey(p.Owner.Login, p.Type, p.Name)
 	if err := ex.denied[key]; err != nil {
 		v.Result = policy.ResultFailedPrefix + err.Error()
@@ -235,6 +243,12 @@ func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, v *policy.Ve
 	case err == nil:
 		v.Result = policy.ResultDeleted
 		ex.cfg.Log.Infof("deleted %s: %s", label, v.Reason)
+		if ex.cfg.Journal != nil {
+			if jerr := ex.cfg.Journal.Deleted(pp, v); jerr != nil {
+				ex.prog.deleted()
+				return fmt.Errorf("journal: %w (the deletions left are deferred)", jerr)
+			}
+		}
 	case errors.Is(err, ghapi.ErrAlreadyGone):
 		v.Result = policy.ResultAlreadyGone
 		ex.cfg.Log.Infof("already gone: %s", label)

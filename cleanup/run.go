@@ -53,6 +53,20 @@ type Config struct {
 	// listed across the reset; deletions never wait for it, they are
 	// deferred to the next run.
 	ListResetWait time.Duration
+	// Journal, when set, records each deletion as GitHub answers it, so
+	// that a run killed before it writes its plan file can be undone.
+	Journal Journal
+}
+
+// Journal records a run's deletions as they happen.
+type Journal interface {
+	// Begin is called once, before the first DELETE of the run; an error
+	// stops the run before anything is deleted.
+	Begin(plan *policy.Plan) error
+	// Deleted records v, a version of pp whose DELETE GitHub answered with
+	// success; it returns once the record is on disk. An error stops the
+	// run: what is left is deferred.
+	Deleted(pp *policy.PackagePlan, v *policy.VersionPlan) error
 }
 
 // Containers is what a run needs from the container registry.
