@@ -399,8 +399,8 @@ func deletesAny(pp *policy.PackagePlan) bool {
 }
 
 // keptUntagged returns the untagged roots a rule keeps on purpose
-// (keep-latest, keep-tags such as a sha256: pin, keep-semver, or too young
-// to delete): such a version may be an image index, a superseded build,
+// (keep-latest, keep-tags such as a sha256: pin, keep-semver, too young
+// to delete, or a build in flight): such a version may be an image index, a superseded build,
 // whose platform manifests must be read to be kept with it. Members of a
 // known image and untagged versions no rule selects are not read: nothing
 // deletes members on their account.
@@ -414,7 +414,7 @@ func keptUntagged(pp *policy.PackagePlan) map[int64]bool {
 			continue
 		}
 		r := v.Reason
-		if r == policy.ReasonKeepLatest || r == policy.ReasonYoungerThan ||
+		if r == policy.ReasonKeepLatest || r == policy.ReasonYoungerThan || r == policy.ReasonBuildInFlight ||
 			strings.HasPrefix(r, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(r, policy.ReasonKeepSemverPrefix) {
 			if out == nil {
 				out = map[int64]bool{}
