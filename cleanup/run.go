@@ -78,6 +78,12 @@ type Containers interface {
 	// Verify checks that every kept tag still resolves and every child of
 	// each kept index still exists, and returns the problems found.
 	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error)
+	// InUse re-reads the package's tags from the registry (no API
+	// budget) and returns the manifests in use that known (each tag's
+	// digest at the listing) does not account for: what a tag new or moved
+	// since points at, and what such an index lists. An error means the
+	// re-check could not be made.
+	InUse(ctx context.Context, owner, pkgName string, known map[string]string) (map[string]bool, error)
 }
 
 // DefaultDeletesPerMinute is the default pacing of DELETE requests: one a
