@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/pkgretention/retention/policy"
 )
 
 // InUse is the re-check a run makes before deleting in a container
 // package, with registry requests only (they spend none of GitHub's API
 // budget): it lists the repository's tags (GET /v2/<repo>/tags/list, every
-// page), resolves each by HEAD, and returns the digests that are now in
+// page), resolves each by HEAD (attachment tags excepted), and returns the digests that are now in
 // use in a way the listing did not show: the target of every tag that is
 // new or moved (its digest differs from listed[tag]), and every manifest
 // an index so tagged lists (read once per run, nested indexes included).
@@ -31,6 +33,16 @@ func (r *Reader) InUse(ctx context.Context, owner, pkgName string, listed map[st
 	})
 	if err != nil {
 		return InUseResult{}, fmt.Errorf("list the tags of %s: %w", s.repo, err)
+	}
+	// An attachment tag (sha256-<digest>.sig, a referrers fallback index)
+	// puts nothing in use: it names the image it is attached to, and a
+	// signature of an old untagged image does not make it pullable by tag.
+	all := tags
+	tags = tags[:0:0]
+	for _, t := range all {
+		if _, attached := policy.IsAttachmentTag(t); !attached {
+			tags = append(tags, t)
+		}
 	}
 	sort.Strings(tags)
 	digests := make([]string, len(tags))
@@ -70,10 +82,12 @@ func (r *Reader) InUse(ctx context.Context, owner, pkgName string, listed map[st
 		if res.unreadable != "" && !res.missing {
 			return InUseResult{}, fmt.Errorf("re-check manifest %s of %s: %s", d, s.repo, res.unreadable)
 		}
-		for _, ch := range res.children {
+		for k, ch := range res.children {
 			if !inUse[ch] {
 				inUse[ch] = true
-				changed = append(changed, ch)
+				if res.childIsIndex[k] { // an image lists nothing: not read
+					changed = append(changed, ch)
+				}
 			}
 		}
 	}
