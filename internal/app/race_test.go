@@ -186,3 +186,42 @@ func TestBuildInFlightIsNotDeleted(t *testing.T) {
 	}
 	w.gone(t, w.old[0]) // an old superseded build still goes
 }
+
+// A re-check that fails (the registry keeps failing the HEAD of a tag)
+// defers the package's deletions left, with a warning: nothing tells what
+// is in use, so nothing more is deleted on the listing's word.
+func TestFailedRecheckDefersThePackage(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	w.afterDeletes(1, func() { w.reg.FailManifest(w.repo, w.main.Digest, 1000) })
+	values := untaggedWeek("1")
+	values["verify"] = "false" // the post-run check would meet the same failures
+	values["package-type"], values["packages"], values["registry-url"] = "container", "app", w.reg.URL()
+	r := newRunner(t, w.srv.URL, values)
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, want 0 (deferred is not failed)\n%s", r.code, r.stdoutText)
+	}
+	if !strings.Contains(r.stdoutText, "::warning::container package acme/app: could not re-check its tags before deleting") {
+		t.Errorf("no warning for the failed re-check:\n%s", r.stdoutText)
+	}
+	if n := w.gh.CountRequests("DELETE"); n != 1 {
+		t.Errorf("%d DELETEs, want 1 (the one before the failure)", n)
+	}
+	plan := readPlan(t, r.planPath)
+	deleted, deferred := 0, 0
+	for _, v := range plan.Packages[0].Versions {
+		switch {
+		case v.Result == policy.ResultDeleted:
+			deleted++
+		case v.Decision == policy.Delete && v.Result == policy.ResultDeferred:
+			deferred++
+		case v.Decision == policy.Delete:
+			t.Errorf("planned deletion %s ended %q, want deferred", v.Name[:19], v.Result)
+		}
+	}
+	if deleted != 1 || deferred == 0 {
+		t.Errorf("%d deleted, %d deferred; want 1 deleted and the rest deferred", deleted, deferred)
+	}
+}
