@@ -11,9 +11,10 @@ import (
 // RecheckEvery is how often a run re-reads a container package's tags
 // from the registry while it deletes in it (besides once before its first
 // deletion): every DELETE is sent less than RecheckEvery after the start
-// of the latest re-check. A push or retag that puts a planned version in
-// use within that window before its DELETE is not seen: the residual
-// window of the in-use guard.
+// of the latest re-check (a re-check that itself takes that long fails).
+// A push or retag that puts a planned version in use less than
+// RecheckEvery before its DELETE may not be seen: the residual window of
+// the in-use guard.
 const RecheckEvery = time.Minute
 
 // recheck guards one container package's deletions against pushes and
@@ -54,6 +55,11 @@ func (rc *recheck) run(ctx context.Context, ex *executor) error {
 	inUse, err := ex.cfg.Containers.InUse(ctx, rc.pp.Owner, rc.pp.Name, rc.listed)
 	if err != nil {
 		return err
+	}
+	if took := ex.cfg.Clock.Now().Sub(rc.last); took >= RecheckEvery {
+		// A DELETE sent now would act on tags read more than the window
+		// ago: the window would no longer hold.
+		return fmt.Errorf("the re-check took %s, not under %s (registry slow or retrying)", took.Round(time.Second), RecheckEvery)
 	}
 	if len(inUse) == 0 {
 		return nil
