@@ -225,3 +225,19 @@ func TestFailedRecheckDefersThePackage(t *testing.T) {
 		t.Errorf("%d deleted, %d deferred; want 1 deleted and the rest deferred", deleted, deferred)
 	}
 }
+
+// A dry run sends no re-check: no tags list, no HEAD by tag.
+func TestDryRunSendsNoRecheck(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	w.reg.ResetCounts()
+	values := untaggedWeek("1")
+	values["dry-run"] = "true"
+	plan := w.run(t, values)
+	if v := versionOf(t, plan, w.old[0].Digest); v.Decision != policy.Delete {
+		t.Fatalf("the dry run plans no deletion of the old build: %s %s", v.Decision, v.Reason)
+	}
+	if c := w.reg.Counts(); c.Other != 0 || c.ManifestHeadByTag != 0 {
+		t.Errorf("a dry run sent %d tags-list and %d HEAD-by-tag requests, want 0", c.Other, c.ManifestHeadByTag)
+	}
+}
