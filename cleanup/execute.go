@@ -274,6 +274,11 @@ func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, pp *policy.P
 			return nil
 		}
 	}
+	if ex.cfg.Journal != nil {
+		if err := ex.cfg.Journal.Record(pp, v); err != nil {
+			return fmt.Errorf("journal: %w (the deletions left are deferred)", err)
+		}
+	}
 	err := ex.cfg.API.DeleteVersion(ctx, p, v.ID)
 	ex.sentLate()
 	label := describe(v)
@@ -285,12 +290,6 @@ func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, pp *policy.P
 	case err == nil:
 		v.Result = policy.ResultDeleted
 		ex.cfg.Log.Infof("deleted %s: %s", label, v.Reason)
-		if ex.cfg.Journal != nil {
-			if jerr := ex.cfg.Journal.Deleted(pp, v); jerr != nil {
-				ex.prog.deleted()
-				return fmt.Errorf("journal: %w (the deletions left are deferred)", jerr)
-			}
-		}
 	case errors.Is(err, ghapi.ErrAlreadyGone):
 		v.Result = policy.ResultAlreadyGone
 		ex.cfg.Log.Infof("already gone: %s", label)
@@ -306,6 +305,11 @@ func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, pp *policy.P
 		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v", label, p.Type, p.Owner.Login, p.Name, err)
 	}
 	ex.prog.deleted()
+	if ex.cfg.Journal != nil {
+		if err := ex.cfg.Journal.Record(pp, v); err != nil {
+			return fmt.Errorf("journal: %w (the deletions left are deferred)", err)
+		}
+	}
 	return nil
 }
 

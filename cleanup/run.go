@@ -53,8 +53,9 @@ type Config struct {
 	// listed across the reset; deletions never wait for it, they are
 	// deferred to the next run.
 	ListResetWait time.Duration
-	// Journal, when set, records each deletion as GitHub answers it, so
-	// that a run killed before it writes its plan file can be undone.
+	// Journal, when set, records each DELETE as it is sent and as GitHub
+	// answers it, so that a run killed before it writes its plan file can
+	// be undone.
 	Journal Journal
 }
 
@@ -63,10 +64,13 @@ type Journal interface {
 	// Begin is called once, before the first DELETE of the run; an error
 	// stops the run before anything is deleted.
 	Begin(plan *policy.Plan) error
-	// Deleted records v, a version of pp whose DELETE GitHub answered with
-	// success; it returns once the record is on disk. An error stops the
-	// run: what is left is deferred.
-	Deleted(pp *policy.PackagePlan, v *policy.VersionPlan) error
+	// Record records v, a version of pp, twice: just before its DELETE is
+	// sent (v.Result empty) and once GitHub answered it (v.Result set). It
+	// returns once the record is on disk, so that a version deleted by a
+	// run killed at any moment is in the journal: answered "deleted", or
+	// sent with no answer. An error stops the run: what is left is
+	// deferred.
+	Record(pp *policy.PackagePlan, v *policy.VersionPlan) error
 }
 
 // Containers is what a run needs from the container registry.

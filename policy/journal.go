@@ -2,10 +2,11 @@ package policy
 
 import "time"
 
-// JournalEntry is one line of a run's journal: a version whose DELETE
-// GitHub answered with success, written as soon as it was answered, so that
-// a run killed before it writes its plan file can still be undone
-// (restore-from takes the journal as it takes a plan file).
+// JournalEntry is one line of a run's journal, written for each DELETE
+// just before it is sent (Version.Result empty) and again once GitHub
+// answered it (Version.Result set), so that a run killed before it writes
+// its plan file can still be undone (restore-from takes the journal as it
+// takes a plan file).
 type JournalEntry struct {
 	StartedAt  time.Time   `json:"started_at"`
 	Owner      string      `json:"owner"`
@@ -15,8 +16,8 @@ type JournalEntry struct {
 	Version    VersionPlan `json:"version"`
 }
 
-// NewJournalEntry returns the journal line of v, a version of pp deleted by
-// the run started at startedAt.
+// NewJournalEntry returns the journal line of v, a version of pp the run
+// started at startedAt deletes.
 func NewJournalEntry(startedAt time.Time, pp *PackagePlan, v *VersionPlan) JournalEntry {
 	e := JournalEntry{StartedAt: startedAt, Owner: pp.Owner, Type: pp.Type, Name: pp.Name, Visibility: pp.Visibility, Version: *v}
 	if e.Version.Tags == nil {
@@ -26,9 +27,11 @@ func NewJournalEntry(startedAt time.Time, pp *PackagePlan, v *VersionPlan) Journ
 }
 
 // PlanFromJournal returns the plan a journal stands for: its packages in
-// the order they first appear, each with the versions the journal lists
-// (result "deleted", once each), so that Restore undoes them as it undoes a
-// plan file.
+// the order they first appear, each with the versions whose last line says
+// "deleted" or says the DELETE was sent with no answer written (the run was
+// killed while it was in flight), as deleted, so that Restore undoes them
+// as it undoes a plan file. A version sent but not deleted after all is
+// still active, and Restore skips it.
 func PlanFromJournal(entries []JournalEntry) *Plan {
 	p := &Plan{Packages: []PackagePlan{}}
 	type key struct {
@@ -36,27 +39,39 @@ func PlanFromJournal(entries []JournalEntry) *Plan {
 		typ   PackageType
 		name  string
 	}
-	idx := map[key]int{}
-	seen := map[key]map[int64]bool{}
+	pkgIdx := map[key]int{}
+	type ref struct{ pkg, ver int }
+	last := map[key]map[int64]ref{}
 	for _, e := range entries {
 		if p.StartedAt.IsZero() {
 			p.StartedAt = e.StartedAt
 		}
 		k := key{e.Owner, e.Type, e.Name}
-		i, ok := idx[k]
+		i, ok := pkgIdx[k]
 		if !ok {
 			i = len(p.Packages)
-			idx[k] = i
-			seen[k] = map[int64]bool{}
-			p.Packages = append(p.Packages, PackagePlan{Owner: e.Owner, Type: e.Type, Name: e.Name, Visibility: e.Visibility, Complete: true})
+			pkgIdx[k] = i
+			last[k] = map[int64]ref{}
+			p.Packages = append(p.Packages, PackagePlan{Owner: e.Owner, Type: e.Type, Name: e.Name, Visibility: e.Visibility, Complete: true, Versions: []VersionPlan{}})
 		}
-		if seen[k][e.Version.ID] {
+		pp := &p.Packages[i]
+		if r, seen := last[k][e.Version.ID]; seen {
+			pp.Versions[r.ver] = e.Version // a later line of the same version wins
 			continue
 		}
-		seen[k][e.Version.ID] = true
-		v := e.Version
-		v.Result = ResultDeleted
-		p.Packages[i].Versions = append(p.Packages[i].Versions, v)
+		last[k][e.Version.ID] = ref{i, len(pp.Versions)}
+		pp.Versions = append(pp.Versions, e.Version)
+	}
+	for i := range p.Packages {
+		pp := &p.Packages[i]
+		kept := pp.Versions[:0]
+		for _, v := range pp.Versions {
+			if v.Result == "" || v.Result == ResultDeleted {
+				v.Result = ResultDeleted
+				kept = append(kept, v)
+			}
+		}
+		pp.Versions = kept
 	}
 	return p
 }

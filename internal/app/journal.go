@@ -22,10 +22,11 @@ func journalFileName(t time.Time) string {
 	return "package-retention-journal-" + t.UTC().Format("20060102T150405Z") + ".jsonl"
 }
 
-// fileJournal is cleanup.Journal on a file: one JSON line per deleted
-// version (policy.JournalEntry), each written and synced to disk before
-// the next DELETE is sent, so that a run killed at any moment (SIGKILL, an
-// out-of-memory kill, a lost runner) leaves a file restore-from accepts.
+// fileJournal is cleanup.Journal on a file: two JSON lines per DELETE
+// (policy.JournalEntry), one before it is sent and one with GitHub's
+// answer, each synced to disk before the run goes on, so that a run killed
+// at any moment (SIGKILL, an out-of-memory kill, a lost runner) leaves a
+// file restore-from accepts, listing every version it deleted.
 type fileJournal struct {
 	dir       string
 	log       cleanup.Logger
@@ -52,8 +53,8 @@ func (j *fileJournal) Begin(plan *policy.Plan) error {
 	return nil
 }
 
-// Deleted appends v's line and syncs it to disk.
-func (j *fileJournal) Deleted(pp *policy.PackagePlan, v *policy.VersionPlan) error {
+// Record appends v's line and syncs it to disk.
+func (j *fileJournal) Record(pp *policy.PackagePlan, v *policy.VersionPlan) error {
 	b, err := json.Marshal(policy.NewJournalEntry(j.startedAt, pp, v))
 	if err != nil {
 		return fmt.Errorf("encode the journal line of version %d: %w", v.ID, err)
@@ -90,8 +91,8 @@ func isJournal(b []byte) bool {
 }
 
 // readJournal decodes a journal into the plan it stands for. A last line
-// cut short (the run was killed while writing it) is skipped; the run's
-// log names its version ("deleted ...").
+// cut short (the run was killed while writing it) is skipped: it was an
+// answer, whose DELETE's line before it is complete, or a DELETE not sent.
 func readJournal(path string, b []byte) (*policy.Plan, error) {
 	var entries []policy.JournalEntry
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -118,10 +119,15 @@ func readJournal(path string, b []byte) (*policy.Plan, error) {
 	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read %q: %w", path, err)
 	}
-	if len(entries) == 0 {
+	p := policy.PlanFromJournal(entries)
+	n := 0
+	for _, pp := range p.Packages {
+		n += len(pp.Versions)
+	}
+	if n == 0 {
 		return nil, fmt.Errorf("%q is a journal that lists no deletion: there is nothing to restore", path)
 	}
-	return policy.PlanFromJournal(entries), nil
+	return p, nil
 }
 
 // hasMoreLines reports whether the scanner has another line; it is called

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,9 +32,10 @@ func TestMain(m *testing.M) {
 
 // TestKilledRunRestoredFromJournal runs the action as a separate process
 // against the fakes, SIGKILLs it while it deletes (after 3 DELETEs were
-// answered, while the 4th is held), and restores from the journal it left:
-// exactly the 3 deleted versions come back. Without the journal, nothing
-// on disk names them (the plan file is written at the end).
+// answered, and a 4th was carried out by GitHub but its answer held back),
+// and restores from the journal it left: exactly the 4 deleted versions
+// come back. Without the journal, nothing on disk names them (the plan
+// file is written at the end).
 func TestKilledRunRestoredFromJournal(t *testing.T) {
 	now := time.Now()
 	gh := fakegh.New(fakegh.WithToken(testToken))
@@ -66,6 +68,9 @@ func TestKilledRunRestoredFromJournal(t *testing.T) {
 				return
 			}
 			if n == answered+1 {
+				// GitHub deletes the version, but the answer never
+				// reaches the process: it is killed first.
+				next.ServeHTTP(httptest.NewRecorder(), r)
 				close(held)
 			}
 			<-killed // never answered: the process dies waiting
@@ -112,8 +117,8 @@ func TestKilledRunRestoredFromJournal(t *testing.T) {
 	close(killed)
 
 	deleted := gh.Deleted("acme", "npm", "widgets")
-	if len(deleted) != answered {
-		t.Fatalf("%d versions deleted before the kill, want %d", len(deleted), answered)
+	if len(deleted) != answered+1 {
+		t.Fatalf("%d versions deleted before the kill, want %d", len(deleted), answered+1)
 	}
 	if plans, _ := filepath.Glob(filepath.Join(r.temp, "package-retention-plan-*.json")); len(plans) != 0 {
 		t.Fatalf("a killed run wrote a plan file: %v", plans)
@@ -133,8 +138,8 @@ func TestKilledRunRestoredFromJournal(t *testing.T) {
 	if u.code != ExitOK {
 		t.Fatalf("restore-from the journal: exit %d\n%s%s", u.code, u.stdoutText, u.stderrText)
 	}
-	if got := gh.CountRoute("POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"); got != answered {
-		t.Errorf("%d restore requests, want %d (one per deleted version)", got, answered)
+	if got := gh.CountRoute("POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"); got != answered+1 {
+		t.Errorf("%d restore requests, want %d (one per deleted version)", got, answered+1)
 	}
 	if n := len(gh.Deleted("acme", "npm", "widgets")); n != 0 {
 		t.Errorf("%d versions still deleted after restore-from the journal", n)
