@@ -40,8 +40,7 @@ func PlanFromJournal(entries []JournalEntry) *Plan {
 		name  string
 	}
 	pkgIdx := map[key]int{}
-	type ref struct{ pkg, ver int }
-	last := map[key]map[int64]ref{}
+	last := map[key]map[int64]int{} // version id -> index in its package
 	for _, e := range entries {
 		if p.StartedAt.IsZero() {
 			p.StartedAt = e.StartedAt
@@ -51,15 +50,15 @@ func PlanFromJournal(entries []JournalEntry) *Plan {
 		if !ok {
 			i = len(p.Packages)
 			pkgIdx[k] = i
-			last[k] = map[int64]ref{}
+			last[k] = map[int64]int{}
 			p.Packages = append(p.Packages, PackagePlan{Owner: e.Owner, Type: e.Type, Name: e.Name, Visibility: e.Visibility, Complete: true, Versions: []VersionPlan{}})
 		}
 		pp := &p.Packages[i]
-		if r, seen := last[k][e.Version.ID]; seen {
-			pp.Versions[r.ver] = e.Version // a later line of the same version wins
+		if j, seen := last[k][e.Version.ID]; seen {
+			pp.Versions[j] = e.Version // a later line of the same version wins
 			continue
 		}
-		last[k][e.Version.ID] = ref{i, len(pp.Versions)}
+		last[k][e.Version.ID] = len(pp.Versions)
 		pp.Versions = append(pp.Versions, e.Version)
 	}
 	for i := range p.Packages {
