@@ -26,6 +26,9 @@ type executor struct {
 	// deletion: the package's other deletions are not sent, they would be
 	// refused the same way.
 	denied map[string]error
+	// rc re-checks the container package being deleted in (nil outside
+	// containers, or without a registry reader).
+	rc *recheck
 }
 
 func newExecutor(cfg Config, prog *progress, pkgs map[string]ghapi.Package) *executor {
@@ -95,6 +98,14 @@ func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
 		needed += g.size()
 	}
 	ex.prog.planned(needed, ex.interval)
+	if ex.cfg.Journal != nil && needed > 0 {
+		if err := ex.cfg.Journal.Begin(plan); err != nil {
+			for _, g := range all {
+				markGroup(g, policy.ResultDeferred)
+			}
+			return fmt.Errorf("journal: %w (nothing was deleted)", err)
+		}
+	}
 
 	// Budget: when the primary rate limit will not cover the plan, delete
 	// the oldest images that fit and defer the rest to the next run.
@@ -135,16 +146,37 @@ func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
 			return fmt.Errorf("plan names %s package %q of %s that was not listed", pp.Type, pp.Name, pp.Owner)
 		}
 		ex.cfg.Log.Group(fmt.Sprintf("%s %s/%s", pp.Type, pp.Owner, pp.Name))
+		ex.rc = nil
+		pkgDeferred := false
+		if !stopped && pp.Type == policy.Container && ex.cfg.Containers != nil {
+			ex.rc = newRecheck(pp, perPkg[i])
+			if err := ex.rc.run(ctx, ex); err != nil {
+				if ctx.Err() != nil {
+					stopped, stopErr = true, ctx.Err()
+				} else {
+					pkgDeferred = true
+					ex.recheckFailed(pp, err)
+				}
+			}
+		}
 		for _, g := range perPkg[i] {
-			if stopped || deferred[&pp.Versions[g.root]] {
+			if stopped || pkgDeferred || deferred[&pp.Versions[g.root]] {
 				markGroup(g, policy.ResultDeferred)
 				continue
 			}
-			if err := ex.deleteGroup(ctx, p, g); err != nil {
+			err := ex.deleteGroup(ctx, p, g)
+			var rf recheckError
+			switch {
+			case errors.As(err, &rf):
+				pkgDeferred = true
+				ex.recheckFailed(pp, rf.err)
+				markGroup(g, policy.ResultDeferred)
+			case err != nil:
 				stopped, stopErr = true, err
 				markGroup(g, policy.ResultDeferred)
 			}
 		}
+		ex.rc = nil
 		ex.cfg.Log.EndGroup()
 	}
 	switch {
@@ -158,10 +190,11 @@ func (ex *executor) execute(ctx context.Context, plan *policy.Plan) error {
 	return stopErr
 }
 
-// markGroup sets result on every version of the group that has none yet.
+// markGroup sets result on every version of the group still planned for
+// deletion that has none yet.
 func markGroup(g group, result string) {
 	set := func(i int) {
-		if g.pkg.Versions[i].Result == "" {
+		if v := &g.pkg.Versions[i]; v.Result == "" && v.Decision == policy.Delete {
 			g.pkg.Versions[i].Result = result
 		}
 	}
@@ -176,16 +209,19 @@ func markGroup(g group, result string) {
 // done); everything else is recorded in the versions' results.
 func (ex *executor) deleteGroup(ctx context.Context, p ghapi.Package, g group) error {
 	vs := g.pkg.Versions
-	if err := ex.deleteOne(ctx, p, &vs[g.root]); err != nil {
+	if err := ex.deleteOne(ctx, p, g.pkg, &vs[g.root]); err != nil {
 		return err
 	}
 	for _, m := range g.members {
 		v := &vs[m]
+		if v.Decision != policy.Delete {
+			continue // found in use since the listing
+		}
 		if r := parentsBlock(v, g.byName); r != "" {
 			v.Result = r
 			continue
 		}
-		if err := ex.deleteOne(ctx, p, v); err != nil {
+		if err := ex.deleteOne(ctx, p, g.pkg, v); err != nil {
 			return err
 		}
 	}
@@ -215,14 +251,33 @@ func parentsBlock(v *policy.VersionPlan, byName map[string]*policy.VersionPlan) 
 }
 
 // deleteOne sends one paced DELETE and records its result.
-func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, v *policy.VersionPlan) error {
+func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, pp *policy.PackagePlan, v *policy.VersionPlan) error {
 	key := packageKey(p.Owner.Login, p.Type, p.Name)
+	if v.Decision != policy.Delete {
+		return nil // found in use since the listing
+	}
 	if err := ex.denied[key]; err != nil {
 		v.Result = policy.ResultFailedPrefix + err.Error()
 		return nil
 	}
 	if err := ex.pace(ctx); err != nil {
 		return err
+	}
+	if ex.rc != nil && ex.cfg.Clock.Now().Sub(ex.rc.last) >= RecheckEvery {
+		if err := ex.rc.run(ctx, ex); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return recheckError{err}
+		}
+		if v.Decision != policy.Delete {
+			return nil
+		}
+	}
+	if ex.cfg.Journal != nil {
+		if err := ex.cfg.Journal.Record(pp, v); err != nil {
+			return fmt.Errorf("journal: %w (the deletions left are deferred)", err)
+		}
 	}
 	err := ex.cfg.API.DeleteVersion(ctx, p, v.ID)
 	ex.sentLate()
@@ -250,6 +305,11 @@ func (ex *executor) deleteOne(ctx context.Context, p ghapi.Package, v *policy.Ve
 		ex.cfg.Log.Errorf("delete %s of %s package %s/%s: %v", label, p.Type, p.Owner.Login, p.Name, err)
 	}
 	ex.prog.deleted()
+	if ex.cfg.Journal != nil {
+		if err := ex.cfg.Journal.Record(pp, v); err != nil {
+			return fmt.Errorf("journal: %w (the deletions left are deferred)", err)
+		}
+	}
 	return nil
 }
 

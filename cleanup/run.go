@@ -53,6 +53,24 @@ type Config struct {
 	// listed across the reset; deletions never wait for it, they are
 	// deferred to the next run.
 	ListResetWait time.Duration
+	// Journal, when set, records each DELETE as it is sent and as GitHub
+	// answers it, so that a run killed before it writes its plan file can
+	// be undone.
+	Journal Journal
+}
+
+// Journal records a run's deletions as they happen.
+type Journal interface {
+	// Begin is called once, before the first DELETE of the run; an error
+	// stops the run before anything is deleted.
+	Begin(plan *policy.Plan) error
+	// Record records v, a version of pp, twice: just before its DELETE is
+	// sent (v.Result empty) and once GitHub answered it (v.Result set). It
+	// returns once the record is on disk, so that a version deleted by a
+	// run killed at any moment is in the journal: answered "deleted", or
+	// sent with no answer. An error stops the run: what is left is
+	// deferred.
+	Record(pp *policy.PackagePlan, v *policy.VersionPlan) error
 }
 
 // Containers is what a run needs from the container registry.
@@ -64,6 +82,12 @@ type Containers interface {
 	// Verify checks that every kept tag still resolves and every child of
 	// each kept index still exists, and returns the problems found.
 	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error)
+	// InUse re-reads the package's tags from the registry (no API
+	// budget) and returns the manifests in use that known (each tag's
+	// digest at the listing) does not account for: what a tag new or moved
+	// since points at, and what such an index lists. An error means the
+	// re-check could not be made.
+	InUse(ctx context.Context, owner, pkgName string, known map[string]string) (map[string]bool, error)
 }
 
 // DefaultDeletesPerMinute is the default pacing of DELETE requests: one a
@@ -425,8 +449,8 @@ func deletesAny(pp *policy.PackagePlan) bool {
 
 // untaggedToRead returns the untagged roots whose manifests decide the
 // plan, true for those the plan deletes: those a rule keeps on purpose
-// (keep-latest, keep-tags such as a sha256: pin, keep-semver, or too young
-// to delete), any of which may be an image index, a superseded build, whose
+// (keep-latest, keep-tags such as a sha256: pin, keep-semver, too young
+// to delete, or a build in flight), any of which may be an image index, a superseded build, whose
 // platform manifests must be read to be kept with it; and those the plan
 // deletes, any of which may be an OCI 1.1 referrer of a kept image (listed
 // by no fallback index), which must be read to be kept with its image.
@@ -443,7 +467,7 @@ func untaggedToRead(pp *policy.PackagePlan) map[int64]bool {
 		}
 		r := v.Reason
 		if v.Decision == policy.Delete || v.Decision == policy.Keep && (r == policy.ReasonKeepLatest || r == policy.ReasonYoungerThan ||
-			strings.HasPrefix(r, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(r, policy.ReasonKeepSemverPrefix)) {
+			r == policy.ReasonBuildInFlight || strings.HasPrefix(r, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(r, policy.ReasonKeepSemverPrefix)) {
 			if out == nil {
 				out = map[int64]bool{}
 			}

@@ -874,6 +874,10 @@ func (d *driftingRegistry) Structure(_ context.Context, _, _ string, versions []
 	return st, nil
 }
 
+func (d *driftingRegistry) InUse(context.Context, string, string, map[string]string) (map[string]bool, error) {
+	return nil, nil
+}
+
 func (d *driftingRegistry) Verify(context.Context, string, string, []string, []string) ([]string, error) {
 	return nil, nil
 }

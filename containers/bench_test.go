@@ -140,3 +140,45 @@ func BenchmarkStructure2000UntaggedRoots(b *testing.B) {
 	b.ReportMetric(float64(first.ManifestsRead+roots), "reads/op")
 	b.ReportMetric(float64(first.Requests+second.Requests), "requests/op")
 }
+
+// BenchmarkInUse2000 is the re-check a run makes while deleting in the
+// package of BenchmarkStructure2000, nothing having changed since the
+// listing: the tags list and one HEAD per tag that is not an attachment
+// tag, no manifest read.
+func BenchmarkInUse2000(b *testing.B) {
+	reg, err := fakeregistry.Start(fakeregistry.Options{Token: "ghp_test", Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Close()
+	vs, _ := seedLarge(b, reg)
+	listed := map[string]string{}
+	for _, v := range vs {
+		for _, t := range v.Tags {
+			listed[t] = v.Name
+		}
+	}
+	reg.ResetCounts()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var res containers.InUseResult
+	for b.Loop() {
+		r, err := containers.NewReader(containers.Options{
+			RegistryURL: reg.URL(), Token: "ghp_test", Clock: clock.NewFake(time.Now()),
+			Transport: &http.Transport{MaxIdleConnsPerHost: containers.DefaultConcurrency},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, err = r.InUse(context.Background(), owner, pkg, listed); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if len(res.Digests) != 0 {
+		b.Errorf("%d manifests in use since the listing, want none", len(res.Digests))
+	}
+	b.ReportMetric(float64(len(vs)), "versions")
+	b.ReportMetric(float64(res.Tags), "tags")
+	b.ReportMetric(float64(res.Requests), "requests/op")
+}

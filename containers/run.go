@@ -78,3 +78,17 @@ func (a RunReader) Referrers(ctx context.Context, owner, pkgName string, subject
 		stats.Requests, plural(stats.Requests, "request", "requests"), stats.Retries)
 	return found, err
 }
+
+// InUse is Reader.InUse with its cost logged, returning the digests only.
+func (a RunReader) InUse(ctx context.Context, owner, pkgName string, listed map[string]string) (map[string]bool, error) {
+	res, err := a.r.InUse(ctx, owner, pkgName, listed)
+	if err != nil {
+		return nil, err
+	}
+	if a.logf != nil {
+		a.logf("re-checked %s before deleting: %d %s, %d %s in use that the listing did not show (%d registry %s, no API budget)",
+			Repository(owner, pkgName), res.Tags, plural(res.Tags, "tag", "tags"), len(res.Digests), plural(len(res.Digests), "manifest", "manifests"),
+			res.Requests, plural(res.Requests, "request", "requests"))
+	}
+	return res.Digests, nil
+}

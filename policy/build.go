@@ -585,6 +585,8 @@ func (p *planner) decide(i int32) (Decision, string) {
 	case p.hasUnreadable:
 		// Any version may be a child of the unreadable manifest.
 		return Keep, ReasonUnreadable
+	case judged && p.buildInFlight(i):
+		return Keep, ReasonBuildInFlight
 	case p.in.Protected[p.vs[i].ID]:
 		return Protected, ReasonDownloadRule
 	case p.lastVersion != nil && p.lastVersion[i]:
@@ -594,6 +596,14 @@ func (p *planner) decide(i int32) (Decision, string) {
 	default:
 		return Delete, p.childOfReason(deletedParent)
 	}
+}
+
+// buildInFlight reports whether i is an untagged container root created
+// less than BuildInFlightAge before the run: possibly the platform
+// manifest of a build whose tagged index is not pushed yet.
+func (p *planner) buildInFlight(i int32) bool {
+	return p.container && len(p.labels[i]) == 0 && len(p.parents[i]) == 0 &&
+		p.now.Sub(p.vs[i].CreatedAt) < BuildInFlightAge
 }
 
 // childOfReason returns the reason of a version that follows parent q.

@@ -98,6 +98,22 @@ func TestBuildRuleSteps(t *testing.T) {
 			want: map[int64]string{1: "keep not-selected", 2: "delete selected", 3: "delete selected", 9: "keep not-selected"},
 		},
 		{
+			name:   "an untagged root younger than an hour is a build in flight, whatever the policy",
+			inputs: map[string]string{"packages": "p", "tag-state": "untagged"},
+			versions: []tv{{id: 1, age: 59 * time.Minute}, {id: 2, age: 61 * time.Minute}, {id: 3, age: time.Minute},
+				{id: 4, parents: []int64{5}, age: time.Minute}, {id: 5, tags: []string{"pr-1"}, age: 3 * d},
+				{id: 9, tags: []string{"latest"}, age: d}},
+			want: map[int64]string{1: "keep build-in-flight", 2: "delete selected", 3: "keep build-in-flight",
+				4: "keep child-of:#5", 5: "keep not-selected", 9: "keep not-selected"},
+		},
+		{
+			name:   "a tagged version younger than an hour is not a build in flight",
+			inputs: map[string]string{"packages": "p", "delete-tags": "pr-*"},
+			versions: []tv{{id: 1, tags: []string{"pr-1"}, age: time.Minute}, {id: 2, parents: []int64{1}, age: time.Minute},
+				{id: 9, tags: []string{"latest"}, age: d}},
+			want: map[int64]string{1: "delete selected", 2: "delete child-of:#1", 9: "keep not-selected"},
+		},
+		{
 			name:   "delete-tags and delete-semver must both match",
 			inputs: map[string]string{"packages": "p", "delete-tags": "v*", "delete-semver": "<2", "keep-tags": "latest"},
 			versions: []tv{{id: 1, tags: []string{"v1.0.0"}, age: 3 * d}, {id: 2, tags: []string{"v3.0.0"}, age: 3 * d},

@@ -235,7 +235,7 @@ func TestGoldenReasons(t *testing.T) {
 	}
 	for _, r := range []string{
 		ReasonKeepLatest, ReasonYoungerThan, ReasonNotSelected, ReasonLastVersion,
-		ReasonDownloadRule, ReasonMaxDeletions, ReasonSelected, ReasonUnreadable,
+		ReasonDownloadRule, ReasonMaxDeletions, ReasonSelected, ReasonUnreadable, ReasonBuildInFlight,
 		ReasonKeepTagsPrefix, ReasonKeepSemverPrefix, ReasonChildOfPrefix,
 	} {
 		if !seen[r] {

@@ -78,7 +78,24 @@ const (
 	// ReasonUnreadable keeps a container version whose structure could not
 	// be read from the registry (fail closed).
 	ReasonUnreadable = "manifest-unreadable"
+	// ReasonBuildInFlight keeps an untagged container root created less
+	// than BuildInFlightAge before the run: the platform manifests of a
+	// build whose tagged index is not pushed yet, whatever the policy says.
+	ReasonBuildInFlight = "build-in-flight"
+	// ReasonInUseSinceListing keeps a version the run planned to delete
+	// but found, when it re-checked the registry before the DELETE, tagged
+	// or listed by a tagged index pushed since the listing. The run sets
+	// it (not the planner); the next run judges the version afresh.
+	ReasonInUseSinceListing = "in-use-since-listing"
 )
+
+// BuildInFlightAge is the age under which an untagged container root is
+// never deleted (ReasonBuildInFlight). A build pushes its platform
+// manifests untagged and its tagged index moments later; a matrix build
+// that pushes each platform by digest and merges them in a later job
+// leaves them untagged for as long as its slowest platform builds. One
+// hour covers both; superseded builds are only deferred to a later run.
+const BuildInFlightAge = time.Hour
 
 // Result values recorded after execution. Failed results are
 // "failed:<message>".

@@ -38,17 +38,17 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		return ExitInvalid
 	}
 
-	plan, runErr := runJob(ctx, s, d, gha)
+	dir := getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	plan, runErr := runJob(ctx, s, d, gha, dir)
 	if plan == nil {
 		gha.Errorf("%v", runErr)
 		return ExitFailed
 	}
 
 	code := ExitOK
-	dir := getenv("RUNNER_TEMP")
-	if dir == "" {
-		dir = os.TempDir()
-	}
 	planPath := filepath.Join(dir, planFileName(startedAt(plan, d)))
 	if err := writePlanFile(planPath, plan); err != nil {
 		gha.Errorf("%v", err)

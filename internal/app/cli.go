@@ -167,7 +167,11 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 	if log == nil {
 		log = newTextLogger(stderr)
 	}
-	plan, runErr := runJob(ctx, s, d, log)
+	dir := os.TempDir()
+	if opts.planFile != "" {
+		dir = filepath.Dir(opts.planFile) // the journal goes beside the plan file
+	}
+	plan, runErr := runJob(ctx, s, d, log, dir)
 	if plan == nil {
 		fmt.Fprintf(stderr, "retention: %v\n", runErr)
 		return ExitFailed, nil
@@ -176,7 +180,7 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 	restore := s.restoreFrom != nil
 	path := opts.planFile
 	if path == "" {
-		path = filepath.Join(os.TempDir(), planFileName(startedAt(plan, d)))
+		path = filepath.Join(dir, planFileName(startedAt(plan, d)))
 	}
 	if err := writePlanFile(path, plan); err != nil {
 		fmt.Fprintf(stderr, "retention: %v\n", err)

@@ -18,8 +18,9 @@ import (
 // runJob builds the API client and the registry reader and runs the
 // policy, or restores the plan named by restore-from. It returns the plan
 // with every result; the error is set only when the run could not go on
-// (the plan, when not nil, says how far it got).
-func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*policy.Plan, error) {
+// (the plan, when not nil, says how far it got). A run that deletes
+// journals each deletion in journalDir (see fileJournal).
+func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger, journalDir string) (*policy.Plan, error) {
 	api, err := ghapi.NewGitHub(ghapi.GitHubOptions{
 		BaseURL:   s.apiURL,
 		Token:     s.token,
@@ -55,6 +56,15 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*poli
 			return nil, err
 		}
 		cfg.Containers = reader.ForRun(log.Infof)
+	}
+	if !s.policy.DryRun {
+		j := &fileJournal{dir: journalDir, log: log}
+		cfg.Journal = j
+		defer func() {
+			if err := j.Close(); err != nil {
+				log.Warningf("%v", err)
+			}
+		}()
 	}
 	return cleanup.Run(ctx, cfg)
 }

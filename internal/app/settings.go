@@ -193,6 +193,9 @@ func readPlanFile(path string) (*policy.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %q: %w; download the plan artifact of the run to undo and give its path", path, unwrapPathError(err))
 	}
+	if isJournal(b) {
+		return readJournal(path, b)
+	}
 	// The policy of the earlier run is not needed to restore it: decode
 	// everything else, so that a plan stays readable whatever its policy.
 	var f struct {
@@ -229,7 +232,7 @@ func readPlanFile(path string) (*policy.Plan, error) {
 
 // notPlanFile says that path is not a plan file, why, and what one is.
 func notPlanFile(path, why string) error {
-	return fmt.Errorf("%q is not a plan file (%s); give the plan file an earlier run wrote: the JSON file its plan output names (package-retention-plan-<time>.json under RUNNER_TEMP, uploaded as an artifact by the README's workflow), with the run's \"started_at\" and its \"packages\", each with the versions it deleted", path, why)
+	return fmt.Errorf("%q is not a plan file (%s); give the plan file an earlier run wrote: the JSON file its plan output names (package-retention-plan-<time>.json under RUNNER_TEMP, uploaded as an artifact by the README's workflow; package-retention-journal-<time>.jsonl beside it if the run was killed), with the run's \"started_at\" and its \"packages\", each with the versions it deleted", path, why)
 }
 
 // unwrapPathError drops the operation and path from an *os.PathError, which

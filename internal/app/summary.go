@@ -138,7 +138,8 @@ func pickRows(vs []policy.VersionPlan, maxRows int) map[int]bool {
 		switch {
 		case strings.HasPrefix(v.Result, policy.ResultFailedPrefix):
 			return failed
-		case v.Decision == policy.Delete, v.Decision == policy.Protected, v.Result == policy.ResultDeferred:
+		case v.Decision == policy.Delete, v.Decision == policy.Protected, v.Result == policy.ResultDeferred,
+			v.Reason == policy.ReasonInUseSinceListing: // planned, then spared by the run
 			return acted
 		case keptOnPurpose(v.Reason):
 			return onPurpose
@@ -166,10 +167,10 @@ func pickRows(vs []policy.VersionPlan, maxRows int) map[int]bool {
 	return shown
 }
 
-// keptOnPurpose reports whether a reason is a rule's choice to keep:
-// keep-latest, keep-tags or keep-semver.
+// keptOnPurpose reports whether a reason is a rule's choice to keep
+// (keep-latest, keep-tags or keep-semver) or the build-in-flight guard's.
 func keptOnPurpose(reason string) bool {
-	return reason == policy.ReasonKeepLatest ||
+	return reason == policy.ReasonKeepLatest || reason == policy.ReasonBuildInFlight ||
 		strings.HasPrefix(reason, policy.ReasonKeepTagsPrefix) || strings.HasPrefix(reason, policy.ReasonKeepSemverPrefix)
 }
 

@@ -527,6 +527,34 @@ func (s *Server) addVersion(p *pkg, v Version, now time.Time) Version {
 	return v
 }
 
+// MoveTag gives tag to the active container version named digest and
+// takes it from any other version of the package, as ghcr.io does when a
+// tag is pushed again or set on an existing manifest (`crane tag
+// app@sha256:<old> hotfix`, `docker buildx imagetools create -t`): a tag
+// names one manifest. It panics if no active version has that name.
+func (s *Server) MoveTag(owner, typ, name, tag, digest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.mustPackage(owner, typ, name)
+	var target *version
+	for _, v := range p.vers {
+		if !v.DeletedAt.IsZero() {
+			continue
+		}
+		if v.Name == digest {
+			target = v
+		}
+	}
+	if target == nil {
+		panic(fmt.Sprintf("fakegh: no active version %s in %s/%s", digest, owner, name))
+	}
+	for _, v := range p.vers {
+		v.Tags = slices.DeleteFunc(slices.Clone(v.Tags), func(t string) bool { return t == tag })
+	}
+	target.Tags = append(target.Tags, tag)
+	slices.Sort(target.Tags)
+}
+
 // SetForbidden makes every mutating request (DELETE, restore) on the
 // package answer 403 "Resource not accessible by integration", as GitHub
 // does for a GITHUB_TOKEN without admin access to the package; reads still
