@@ -62,8 +62,10 @@ type Containers interface {
 	// versions with tags of their own, and of the versions alsoRead names.
 	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error)
 	// Verify checks that every kept tag still resolves and every child of
-	// each kept index still exists, and returns the problems found.
-	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error)
+	// each kept index still exists, and returns the problems found. The
+	// manifests in missingBefore were missing before the run (children of
+	// broken images): they are not problems of this run.
+	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes, missingBefore []string) ([]string, error)
 }
 
 // DefaultDeletesPerMinute is the default pacing of DELETE requests: one a

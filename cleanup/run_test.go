@@ -867,7 +867,7 @@ func (d *driftingRegistry) Structure(_ context.Context, _, _ string, _ []policy.
 	return st, nil
 }
 
-func (d *driftingRegistry) Verify(context.Context, string, string, []string, []string) ([]string, error) {
+func (d *driftingRegistry) Verify(context.Context, string, string, []string, []string, []string) ([]string, error) {
 	return nil, nil
 }
 

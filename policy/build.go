@@ -55,6 +55,7 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 			pl.recordRules = len(p.Rules) > 1
 			pl.plan(covering)
 			pp.Versions = pl.versionPlans()
+			pp.Broken = brokenImages(in, pp.Versions)
 		}
 		plan.Packages = append(plan.Packages, pp)
 	}
@@ -786,4 +787,40 @@ func updatedAtPlan(v *VersionPlan) time.Time {
 		return v.CreatedAt
 	}
 	return v.UpdatedAt
+}
+
+// brokenImages returns the broken images of in, newest first: the
+// indexes whose structure lists manifests that are not active versions,
+// when tagged or not deleted by the plan (vps). An untagged index the plan
+// deletes is not reported: nothing pulls it, and it is going.
+func brokenImages(in *PackageInput, vps []VersionPlan) []BrokenImage {
+	if in.Structure == nil || len(in.Structure.Missing) == 0 {
+		return nil
+	}
+	deleted := map[int64]bool{}
+	for i := range vps {
+		if vps[i].Decision == Delete {
+			deleted[vps[i].ID] = true
+		}
+	}
+	idx := make([]int32, 0, len(in.Structure.Missing))
+	seen := map[int64]bool{}
+	for i := range in.Versions {
+		id := in.Versions[i].ID
+		if len(in.Structure.Missing[id]) > 0 && !seen[id] && (len(in.Versions[i].Tags) > 0 || !deleted[id]) {
+			seen[id] = true
+			idx = append(idx, int32(i))
+		}
+	}
+	sortNewestFirst(idx, in.Versions, updatedAt)
+	out := make([]BrokenImage, 0, len(idx))
+	for _, i := range idx {
+		v := &in.Versions[i]
+		b := BrokenImage{ID: v.ID, Digest: v.Name, Tags: append([]string{}, v.Tags...)}
+		for _, d := range in.Structure.Missing[v.ID] {
+			b.Missing = append(b.Missing, MissingChild{Digest: d})
+		}
+		out = append(out, b)
+	}
+	return out
 }
