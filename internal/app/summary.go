@@ -93,6 +93,7 @@ func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, 
 	case packageFailed(pkg):
 		fmt.Fprintf(&b, "**Failed**: %s. %s.\n\n", cell(packageError(pkg)), capitalize(cell(failureOutcome(pkg, restore))))
 	}
+	b.WriteString(brokenSection(pkg))
 	if len(pkg.Versions) == 0 {
 		return b.String()
 	}
@@ -196,3 +197,32 @@ var cellEscaper = strings.NewReplacer(
 
 // cell escapes a Markdown table cell.
 func cell(s string) string { return cellEscaper.Replace(s) }
+
+// brokenSection renders a package's broken images: tag, digest, the
+// children missing and, where the deleted versions were listed, since
+// when. It is "" when the package has none.
+func brokenSection(pkg policy.PackagePlan) string {
+	if len(pkg.Broken) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Broken images**: %s platform manifests were deleted before this run, so %s no longer %s. Not a failure; to fix, push the tag again, or delete it.\n\n",
+		pick(len(pkg.Broken), "this image's", "these images'"), pick(len(pkg.Broken), "it", "they"), pick(len(pkg.Broken), "pulls", "pull"))
+	b.WriteString("| tags | digest | missing | since |\n|---|---|---|---|\n")
+	for _, im := range pkg.Broken {
+		var missing, since []string
+		for _, m := range im.Missing {
+			missing = append(missing, short(m.Digest))
+			if m.DeletedAt != nil {
+				since = append(since, m.DeletedAt.UTC().Format("2006-01-02"))
+			}
+		}
+		if len(since) == 0 {
+			since = []string{"unknown"}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(strings.Join(im.Tags, ", ")), cell(short(im.Digest)),
+			cell(strings.Join(missing, ", ")), cell(strings.Join(since, ", ")))
+	}
+	b.WriteString("\n")
+	return b.String()
+}

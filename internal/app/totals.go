@@ -23,6 +23,9 @@ type totals struct {
 	// being listed: left for the next run, not failed, and not counted in
 	// Deferred (a count of versions).
 	DeferredPackages int
+	// Broken counts the broken images the run saw (policy.BrokenImage):
+	// reported, never a failure.
+	Broken int
 }
 
 // countTotals turns the plan's totals (policy.Plan.Totals) into the
@@ -45,6 +48,7 @@ func countTotals(p *policy.Plan, restore bool) totals {
 		RestoreSkipped: pt.RestoreSkipped,
 	}
 	for _, pkg := range p.Packages {
+		t.Broken += len(pkg.Broken)
 		switch {
 		case packageDeferred(pkg):
 			t.DeferredPackages++
@@ -124,4 +128,38 @@ func planFailed(p *policy.Plan) bool {
 		}
 	}
 	return false
+}
+
+// brokenNote names the broken images the run saw, at most a few: "2 broken
+// images (deleted platform manifests, the tags no longer pull): acme/app:v1,
+// acme/app:v2". It is "" when there are none.
+func brokenNote(p *policy.Plan) string {
+	const named = 5
+	var names []string
+	n := 0
+	for _, pkg := range p.Packages {
+		for _, b := range pkg.Broken {
+			if n++; n <= named {
+				names = append(names, pkg.Owner+"/"+pkg.Name+brokenLabel(b))
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	list := strings.Join(names, ", ")
+	if n > named {
+		list += fmt.Sprintf(" and %s more", thousands(n-named))
+	}
+	return fmt.Sprintf("%s: %s (platform manifests deleted before this run; the image no longer pulls: push the tag again, or delete it)",
+		pick(n, "1 broken image", thousands(n)+" broken images"), list)
+}
+
+// brokenLabel names a broken image by its first tag (":v1"), else by its
+// digest ("@sha256:…").
+func brokenLabel(b policy.BrokenImage) string {
+	if len(b.Tags) > 0 {
+		return ":" + b.Tags[0]
+	}
+	return "@" + b.Digest
 }
