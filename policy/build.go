@@ -432,6 +432,9 @@ func (p *planner) selects(r *Rule, i int32) bool {
 			return false
 		}
 	}
+	if r.ImageState == Broken && !p.broken(i) {
+		return false
+	}
 	if len(r.DeleteTags) > 0 {
 		hit := false
 		for k := range r.DeleteTags {
@@ -448,6 +451,12 @@ func (p *planner) selects(r *Rule, i int32) bool {
 		return false
 	}
 	return true
+}
+
+// broken reports whether a version is a broken image: an index whose
+// structure lists manifests that are not active versions.
+func (p *planner) broken(i int32) bool {
+	return p.container && p.in.Structure != nil && len(p.in.Structure.Missing[p.vs[i].ID]) > 0
 }
 
 // keepMatch returns the reason the rule's keep-tags or keep-semver keeps a

@@ -10,6 +10,7 @@ const (
 	InPackageType         = "package-type"
 	InOwner               = "owner"
 	InTagState            = "tag-state"
+	InImageState          = "image-state"
 	InDeleteTags          = "delete-tags"
 	InDeleteSemver        = "delete-semver"
 	InKeepLatest          = "keep-latest"
@@ -71,6 +72,8 @@ var InputDefs = []InputDef{
 		Description: "Organisation or user owning the packages; `@me` for the token's own user. Default: the repository owner."},
 	{Name: InTagState, Arg: "STATE", Rule: true, Policy: true,
 		Description: "Which container versions are candidates: any, tagged or untagged. Default: any."},
+	{Name: InImageState, Arg: "STATE", Rule: true, Policy: true,
+		Description: "Which container images are candidates: any, or broken (image indexes whose platform manifests were deleted before this run, so they no longer pull). Default: any."},
 	{Name: InDeleteTags, Arg: "PATTERNS", Rule: true, List: true, Policy: true,
 		Description: "Only versions with a tag (containers) or name matching one of these globs or /regex/ patterns are candidates."},
 	{Name: InDeleteSemver, Arg: "RANGE", Rule: true, Policy: true,
