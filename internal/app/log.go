@@ -51,20 +51,30 @@ func (l *textLogger) EndGroup() {
 // written through it: a second line of defence, the token is never passed
 // to a print in the first place. Secrets shorter than 8 bytes (no GitHub
 // token is) are left alone: scrubbing them would mangle ordinary words.
+// Writes are serialised: the action logs from concurrent package reads,
+// and each log line is one Write.
 func redact(w io.Writer, secret string) io.Writer {
-	if len(secret) < 8 {
-		return w
+	r := &redactor{w: w}
+	if len(secret) >= 8 {
+		r.secret = []byte(secret)
 	}
-	return &redactor{w: w, secret: []byte(secret)}
+	return r
 }
 
 type redactor struct {
+	mu     sync.Mutex
 	w      io.Writer
 	secret []byte
 }
 
 func (r *redactor) Write(p []byte) (int, error) {
-	if _, err := r.w.Write(bytes.ReplaceAll(p, r.secret, []byte("***"))); err != nil {
+	out := p
+	if r.secret != nil {
+		out = bytes.ReplaceAll(p, r.secret, []byte("***"))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.w.Write(out); err != nil {
 		return 0, err
 	}
 	return len(p), nil
