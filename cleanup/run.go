@@ -40,6 +40,9 @@ type Config struct {
 	// Verify runs the post-run check on touched container packages after a
 	// real run.
 	Verify bool
+	// Repair restores, before the policy is applied, the children that
+	// broken images miss (repair.go).
+	Repair bool
 	Log    Logger
 	// ProgressEvery is the interval of progress lines on long runs
 	// (default 10 s).
@@ -110,6 +113,12 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	ex := newExecutor(cfg, prog, pkgs)
+	if cfg.Repair {
+		if err := repair(ctx, lctx, cfg, ex, inputs, pkgs, now); err != nil {
+			return nil, err
+		}
+	}
 	plan := policy.Build(cfg.Policy, inputs, now)
 	if plan == nil {
 		return nil, fmt.Errorf("policy produced no plan")
@@ -130,7 +139,6 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 		logPlan(cfg.Log, plan)
 		return plan, nil
 	}
-	ex := newExecutor(cfg, prog, pkgs)
 	err = ex.execute(ctx, plan)
 	if err == nil && cfg.Verify && cfg.Containers != nil {
 		verify(ctx, cfg, plan)
@@ -307,10 +315,17 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 	if p.Type != policy.Container || cfg.Containers == nil {
 		return in
 	}
-	prelim := planAlone(cfg.Policy, in, now)
-	if !deletesAny(prelim) {
+	if !cfg.Repair && !deletesAny(planAlone(cfg.Policy, in, now)) {
 		return in
 	}
+	readStructure(ctx, cfg, p, &in, now)
+	return in
+}
+
+// readStructure reads the structure of the container package p into in.
+// On failure in is incomplete: nothing in it is deleted.
+func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.PackageInput, now time.Time) {
+	versions := in.Versions
 	// Read the tagged versions first; then the untagged roots a rule keeps
 	// on purpose, which may be superseded indexes. Each read can change
 	// which untagged roots a rule keeps (keep-latest counts roots only), so
@@ -323,17 +338,17 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			in.Complete = false
 			in.Versions = nil
 			in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
-			return in
+			return
 		}
 		in.Structure = st
 		var more []int64
-		for id := range keptUntagged(planAlone(cfg.Policy, in, now)) {
+		for id := range keptUntagged(planAlone(cfg.Policy, *in, now)) {
 			if !read[id] {
 				more = append(more, id)
 			}
 		}
 		if len(more) == 0 {
-			return in
+			return
 		}
 		if round == maxStructureRounds {
 			// Not settled: the versions still to read count as
@@ -344,7 +359,7 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			for _, id := range more {
 				st.Unreadable[id] = "not read: the image structure did not settle"
 			}
-			return in
+			return
 		}
 		if read == nil {
 			read = map[int64]bool{}

@@ -55,7 +55,10 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 			pl.recordRules = len(p.Rules) > 1
 			pl.plan(covering)
 			pp.Versions = pl.versionPlans()
-			pp.Broken = brokenImages(in, pp.Versions)
+			pp.Broken = in.Broken
+			if pp.Broken == nil {
+				pp.Broken = BrokenImages(in, pp.Versions)
+			}
 		}
 		plan.Packages = append(plan.Packages, pp)
 	}
@@ -798,11 +801,11 @@ func updatedAtPlan(v *VersionPlan) time.Time {
 	return v.UpdatedAt
 }
 
-// brokenImages returns the broken images of in, newest first: the
+// BrokenImages returns the broken images of in, newest first: the
 // indexes whose structure lists manifests that are not active versions,
 // when tagged or not deleted by the plan (vps). An untagged index the plan
 // deletes is not reported: nothing pulls it, and it is going.
-func brokenImages(in *PackageInput, vps []VersionPlan) []BrokenImage {
+func BrokenImages(in *PackageInput, vps []VersionPlan) []BrokenImage {
 	if in.Structure == nil || len(in.Structure.Missing) == 0 {
 		return nil
 	}

@@ -26,6 +26,7 @@ const (
 	InRestoreFrom         = "restore-from"
 	InToken               = "token"
 	InVerify              = "verify"
+	InRepair              = "repair"
 )
 
 // InputDef describes one input of the action. The one table of them,
@@ -104,6 +105,8 @@ var InputDefs = []InputDef{
 		Description: "Token with read:packages and delete:packages (GITHUB_TOKEN needs `permissions: packages: write`). Masked at once, never printed."},
 	{Name: InVerify, Bool: true, Default: "true",
 		Description: "After a real run, check that every kept container image still resolves: its tags and the children of its indexes."},
+	{Name: InRepair, Bool: true, Default: "false",
+		Description: "Before applying the policy, restore the platform manifests that broken images (tagged or kept image indexes) miss, from the package's deleted versions, within GitHub's 30-day window. In a dry run: report what would be restored."},
 }
 
 // LookupInput returns the table entry of an input name.

@@ -34,6 +34,9 @@ type Version struct {
 	Tags      []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// DeletedAt is when a deleted version was deleted (listed with
+	// state=deleted); zero for an active one.
+	DeletedAt time.Time
 }
 
 // Structure says which container versions belong to which: Parents maps a
@@ -74,14 +77,28 @@ type MissingChild struct {
 	Repair    string     `json:"repair,omitempty"`
 }
 
-// Repair outcomes of a missing child (MissingChild.Repair). Refused ones
-// are "restore-refused:<message>".
+// Repair outcomes of a missing child (MissingChild.Repair), set when the
+// run repairs (repair input). A restore GitHub refused is
+// "restore-refused:<message>" (not retried); one the deleted versions
+// could not be listed for is "not-checked:<message>".
 const (
-	RepairRestored      = "restored"
-	RepairWouldRestore  = "would-restore"
-	RepairNotRestorable = "not-restorable"
-	RepairRefusedPrefix = "restore-refused:"
+	RepairRestored        = "restored"
+	RepairWouldRestore    = "would-restore"
+	RepairNotRestorable   = "not-restorable"
+	RepairDeferred        = "deferred"
+	RepairRefusedPrefix   = "restore-refused:"
+	RepairUncheckedPrefix = "not-checked:"
 )
+
+// Healed reports whether every missing child of b was restored.
+func (b *BrokenImage) Healed() bool {
+	for _, m := range b.Missing {
+		if m.Repair != RepairRestored {
+			return false
+		}
+	}
+	return len(b.Missing) > 0
+}
 
 // Decision is what the plan says about one version.
 type Decision string

@@ -129,6 +129,10 @@ type PackageInput struct {
 	// Structure is the container structure (nil: every version is a root).
 	// It is ignored for other package types.
 	Structure *Structure
+	// Broken, when set, are the package's broken images as a repair saw
+	// them, with what it did for each missing child; nil: Build finds
+	// them in Structure (BrokenImages).
+	Broken []BrokenImage
 	// Protected lists versions known to be refused under GitHub's
 	// 5,000-download rule: they are planned as protected (download-rule).
 	Protected map[int64]bool

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/internal/fakeregistry"
 	"github.com/pkgretention/retention/policy"
 )
@@ -85,5 +88,194 @@ func TestDamageFromBeforeTheRunIsReportedNotFailed(t *testing.T) {
 		if v.Name == w.releases[2].Digest && v.Decision != policy.Keep {
 			t.Errorf("broken release decided %s (%s), want keep: a broken image is judged like any other", v.Decision, v.Reason)
 		}
+	}
+}
+
+// brokenWorld is a seeded world whose releases another tool broke: a
+// platform manifest of v1.0.0 deleted 40 days ago (past GitHub's 30-day
+// window), one of v1.1.0 and one of v1.2.0 deleted 3 days ago.
+func brokenWorld(t *testing.T) (w *registryWorld, old, recent []string) {
+	t.Helper()
+	w = newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	old = []string{platformOf(t, w.releases[0])}
+	w.otherToolDeletes(t, old[0])
+	w.clk.Advance(37 * 24 * time.Hour)
+	recent = []string{platformOf(t, w.releases[1]), platformOf(t, w.releases[2])}
+	for _, d := range recent {
+		w.otherToolDeletes(t, d)
+	}
+	w.clk.Advance(3 * 24 * time.Hour)
+	w.gh.ResetLog()
+	return w, old, recent
+}
+
+// nightly runs the README's nightly rule on acme/app, with repair as given.
+func (w *registryWorld) nightly(t *testing.T, repair string) *runner {
+	t.Helper()
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"tag-state": "untagged", "older-than": "7d", "repair": repair,
+	})
+	r.clock = w.clk
+	r.run(t)
+	return r
+}
+
+// pulls checks over HTTP that every tag of the releases resolves and
+// every child of their indexes is served, and returns the problems.
+func (w *registryWorld) pulls(t *testing.T, releases ...fakeregistry.Pushed) []containers.Problem {
+	t.Helper()
+	rd, err := containers.NewReader(containers.Options{RegistryURL: w.reg.URL(), Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags, idx []string
+	for _, p := range releases {
+		tags = append(tags, p.Tags...)
+		idx = append(idx, p.Digest)
+	}
+	problems, err := rd.Verify(context.Background(), "acme", "app", tags, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return problems
+}
+
+func repairOutcomes(pp policy.PackagePlan) map[string]string {
+	out := map[string]string{}
+	for _, b := range pp.Broken {
+		for _, m := range b.Missing {
+			out[m.Digest] = m.Repair
+		}
+	}
+	return out
+}
+
+const deletedListing = "state=deleted"
+
+func (w *registryWorld) countRequests(method, contains string) int {
+	n := 0
+	for _, r := range w.gh.Requests() {
+		if r.Method == method && strings.Contains(r.Path+"?"+r.RawQuery, contains) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRepairHealsWhatTheWindowAllowsAndReportsTheRest(t *testing.T) {
+	// The same damage, once without repair: the requests repair adds are
+	// counted against it.
+	base, _, _ := brokenWorld(t)
+	if r := base.nightly(t, "false"); r.code != ExitOK {
+		t.Fatalf("without repair: exit %d\n%s", r.code, r.stdoutText)
+	}
+	baseRequests := len(base.gh.Requests())
+
+	w, old, recent := brokenWorld(t)
+	if problems := w.pulls(t, w.releases...); len(problems) != 3 {
+		t.Fatalf("before: %d problems, want 3 (one missing child per release): %v", len(problems), problems)
+	}
+	r := w.nightly(t, "true")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	if problems := w.pulls(t, w.releases[1], w.releases[2]); len(problems) != 0 {
+		t.Errorf("images broken 3 days ago still do not pull: %v", problems)
+	}
+	pp := readPlan(t, r.planPath).Packages[0]
+	got := repairOutcomes(pp)
+	want := map[string]string{old[0]: policy.RepairNotRestorable, recent[0]: policy.RepairRestored, recent[1]: policy.RepairRestored}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("repair outcomes %v, want %v", got, want)
+	}
+	for _, b := range pp.Broken {
+		for _, m := range b.Missing {
+			if m.Repair == policy.RepairRestored && (m.DeletedAt == nil || !m.DeletedAt.Equal(epoch.Add(37*24*time.Hour))) {
+				t.Errorf("restored %s: deleted_at %v, want 3 days ago", m.Digest, m.DeletedAt)
+			}
+		}
+	}
+	if r.outputs[outBroken] != "1" {
+		t.Errorf("broken-count %q, want 1: the image past the window", r.outputs[outBroken])
+	}
+	for _, s := range []string{"Broken images", "v1.0.0"} {
+		if !strings.Contains(r.summaryText, s) {
+			t.Errorf("summary lacks %q:\n%s", s, r.summaryText)
+		}
+	}
+	// Requests: one page of deleted versions and one POST per restore,
+	// nothing more.
+	if n := w.countRequests("GET", deletedListing); n != 1 {
+		t.Errorf("%d deleted-version listings, want 1 page", n)
+	}
+	if n := w.countRequests("POST", "/restore"); n != 2 {
+		t.Errorf("%d restores sent, want 2", n)
+	}
+	if n := len(w.gh.Requests()); n != baseRequests+3 {
+		t.Errorf("%d requests with repair, %d without: want 3 more (1 listing page, 2 restores)", n, baseRequests)
+	}
+
+	// A second run finds nothing more to heal and restores nothing.
+	w.gh.ResetLog()
+	r2 := w.nightly(t, "true")
+	if r2.code != ExitOK {
+		t.Fatalf("second run: exit %d\n%s", r2.code, r2.stdoutText)
+	}
+	if n := w.countRequests("POST", "/restore"); n != 0 {
+		t.Errorf("second run sent %d restores, want 0", n)
+	}
+	pp2 := readPlan(t, r2.planPath).Packages[0]
+	if got := repairOutcomes(pp2); fmt.Sprint(got) != fmt.Sprint(map[string]string{old[0]: policy.RepairNotRestorable}) {
+		t.Errorf("second run: repair outcomes %v, want only %s not restorable", got, old[0])
+	}
+}
+
+func TestRepairDryRunRestoresNothingAndSaysWhatItWould(t *testing.T) {
+	w, old, recent := brokenWorld(t)
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"tag-state": "untagged", "older-than": "7d", "repair": "true", "dry-run": "true",
+	})
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	if n := w.gh.Mutations(); n != 0 {
+		t.Errorf("dry run sent %d mutating requests", n)
+	}
+	got := repairOutcomes(readPlan(t, r.planPath).Packages[0])
+	want := map[string]string{old[0]: policy.RepairNotRestorable, recent[0]: policy.RepairWouldRestore, recent[1]: policy.RepairWouldRestore}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("repair outcomes %v, want %v", got, want)
+	}
+}
+
+func TestRefusedRestoreIsReportedNotRetried(t *testing.T) {
+	w, _, recent := brokenWorld(t)
+	var id int64
+	for _, v := range w.gh.Deleted("acme", "container", "app") {
+		if v.Name == recent[0] {
+			id = v.ID
+		}
+	}
+	path := fmt.Sprintf("/orgs/acme/packages/container/app/versions/%d/restore", id)
+	w.gh.Intercept("POST", path, func(rw http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusConflict)
+		_, _ = rw.Write([]byte(`{"message":"Package version cannot be restored: another version now has its name or one of its tags."}`))
+	})
+	r := w.nightly(t, "true")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: a refused restore is reported, not a failure\n%s", r.code, r.stdoutText)
+	}
+	got := repairOutcomes(readPlan(t, r.planPath).Packages[0])
+	if !strings.HasPrefix(got[recent[0]], policy.RepairRefusedPrefix) || got[recent[1]] != policy.RepairRestored {
+		t.Errorf("repair outcomes %v: want %s refused, %s restored", got, recent[0], recent[1])
+	}
+	if n := w.countRequests("POST", path); n != 1 {
+		t.Errorf("refused restore sent %d times, want once", n)
 	}
 }

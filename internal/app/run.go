@@ -37,6 +37,7 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger) (*poli
 		Clock:            d.clock,
 		DeletesPerMinute: s.deletesPerMinute,
 		Verify:           s.verify,
+		Repair:           s.repair,
 		Log:              log,
 		ProgressEvery:    d.progressEvery,
 	}

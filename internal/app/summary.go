@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pkgretention/retention/policy"
@@ -198,17 +199,18 @@ var cellEscaper = strings.NewReplacer(
 // cell escapes a Markdown table cell.
 func cell(s string) string { return cellEscaper.Replace(s) }
 
-// brokenSection renders a package's broken images: tag, digest, the
-// children missing and, where the deleted versions were listed, since
-// when. It is "" when the package has none.
+// brokenSection renders a package's broken images: tags, digest, the
+// children missing, since when (where the deleted versions were listed)
+// and what was done or is to be done. It is "" when the package has none.
 func brokenSection(pkg policy.PackagePlan) string {
 	if len(pkg.Broken) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Broken images**: %s platform manifests were deleted before this run, so %s no longer %s. Not a failure; to fix, push the tag again, or delete it.\n\n",
-		pick(len(pkg.Broken), "this image's", "these images'"), pick(len(pkg.Broken), "it", "they"), pick(len(pkg.Broken), "pulls", "pull"))
-	b.WriteString("| tags | digest | missing | since |\n|---|---|---|---|\n")
+	n := len(pkg.Broken)
+	fmt.Fprintf(&b, "**Broken images**: %s platform manifests were deleted before this run, so %s did not pull. Not a failure of this run.\n\n",
+		pick(n, "this image's", "these images'"), pick(n, "it", "they"))
+	b.WriteString("| tags | digest | missing | since | what to do |\n|---|---|---|---|---|\n")
 	for _, im := range pkg.Broken {
 		var missing, since []string
 		for _, m := range im.Missing {
@@ -220,9 +222,59 @@ func brokenSection(pkg policy.PackagePlan) string {
 		if len(since) == 0 {
 			since = []string{"unknown"}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(strings.Join(im.Tags, ", ")), cell(short(im.Digest)),
-			cell(strings.Join(missing, ", ")), cell(strings.Join(since, ", ")))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(strings.Join(im.Tags, ", ")), cell(short(im.Digest)),
+			cell(strings.Join(missing, ", ")), cell(strings.Join(since, ", ")), cell(repairAdvice(im)))
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// repairAdvice says what a repair did for a broken image, or what to do.
+func repairAdvice(im policy.BrokenImage) string {
+	var restored, would, lost, refused, deferred, unchecked int
+	for _, m := range im.Missing {
+		switch {
+		case m.Repair == policy.RepairRestored:
+			restored++
+		case m.Repair == policy.RepairWouldRestore:
+			would++
+		case m.Repair == policy.RepairNotRestorable:
+			lost++
+		case m.Repair == policy.RepairDeferred:
+			deferred++
+		case strings.HasPrefix(m.Repair, policy.RepairRefusedPrefix):
+			refused++
+		case strings.HasPrefix(m.Repair, policy.RepairUncheckedPrefix):
+			unchecked++
+		}
+	}
+	const rebuild = "push the tag again (rebuild), or delete the broken tag"
+	var parts []string
+	if restored > 0 {
+		parts = append(parts, fmt.Sprintf("restored %d", restored))
+	}
+	if would > 0 {
+		parts = append(parts, fmt.Sprintf("repair would restore %d", would))
+	}
+	if deferred > 0 {
+		parts = append(parts, fmt.Sprintf("%d left for the next run (rate limit)", deferred))
+	}
+	if unchecked > 0 {
+		parts = append(parts, "deleted versions not listed: run again")
+	}
+	if refused > 0 {
+		parts = append(parts, fmt.Sprintf("%d restore refused by GitHub", refused))
+	}
+	if lost > 0 {
+		parts = append(parts, fmt.Sprintf("%d not restorable (deleted over 30 days ago, or never in this package)", lost))
+	}
+	switch {
+	case im.Healed():
+		return "healed: restored " + strconv.Itoa(restored)
+	case lost > 0 || refused > 0:
+		return strings.Join(parts, "; ") + ": " + rebuild
+	case len(parts) == 0:
+		return "repair: true restores it within 30 days of the deletion; else " + rebuild
+	}
+	return strings.Join(parts, "; ")
 }

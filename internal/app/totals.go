@@ -23,9 +23,12 @@ type totals struct {
 	// being listed: left for the next run, not failed, and not counted in
 	// Deferred (a count of versions).
 	DeferredPackages int
-	// Broken counts the broken images the run saw (policy.BrokenImage):
-	// reported, never a failure.
+	// Broken counts the broken images the run saw (policy.BrokenImage)
+	// and did not heal: reported, never a failure.
 	Broken int
+	// Repaired counts the missing children a repair restored (in a dry
+	// run: would restore), apart from deletions and from Restored.
+	Repaired int
 }
 
 // countTotals turns the plan's totals (policy.Plan.Totals) into the
@@ -48,7 +51,16 @@ func countTotals(p *policy.Plan, restore bool) totals {
 		RestoreSkipped: pt.RestoreSkipped,
 	}
 	for _, pkg := range p.Packages {
-		t.Broken += len(pkg.Broken)
+		for i := range pkg.Broken {
+			if !pkg.Broken[i].Healed() {
+				t.Broken++
+			}
+			for _, m := range pkg.Broken[i].Missing {
+				if m.Repair == policy.RepairRestored || m.Repair == policy.RepairWouldRestore {
+					t.Repaired++
+				}
+			}
+		}
 		switch {
 		case packageDeferred(pkg):
 			t.DeferredPackages++
@@ -139,6 +151,9 @@ func brokenNote(p *policy.Plan) string {
 	n := 0
 	for _, pkg := range p.Packages {
 		for _, b := range pkg.Broken {
+			if b.Healed() {
+				continue
+			}
 			if n++; n <= named {
 				names = append(names, pkg.Owner+"/"+pkg.Name+brokenLabel(b))
 			}
