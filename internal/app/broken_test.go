@@ -16,7 +16,7 @@ import (
 // otherToolDeletes deletes the version named digest of acme/app through
 // the API, as a cleanup tool that does not know image indexes does: the
 // fake registry then answers 404 for its manifest, as ghcr.io does.
-func (w *registryWorld) otherToolDeletes(t *testing.T, digest string) {
+func (w *registryWorld) otherToolDeletes(t testing.TB, digest string) {
 	t.Helper()
 	var id int64
 	for _, v := range w.gh.Active("acme", "container", "app") {
@@ -44,7 +44,7 @@ func (w *registryWorld) otherToolDeletes(t *testing.T, digest string) {
 
 // platformOf returns the first platform manifest (not an attestation
 // manifest) an index lists.
-func platformOf(t *testing.T, idx fakeregistry.Pushed) string {
+func platformOf(t testing.TB, idx fakeregistry.Pushed) string {
 	t.Helper()
 	for _, c := range idx.Children {
 		if c.Platform != nil && c.Platform.OS != "unknown" {
