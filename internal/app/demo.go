@@ -351,6 +351,7 @@ func (d *demoEnv) settings(execute bool) (*settings, error) {
 		registryURL:      d.reg.URL(),
 		deletesPerMinute: cleanup.DefaultDeletesPerMinute,
 		verify:           true,
+		repair:           true,
 	}, nil
 }
 

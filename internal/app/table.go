@@ -59,7 +59,7 @@ func writeBrokenTable(w io.Writer, pkg policy.PackagePlan) error {
 	if len(pkg.Broken) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\n  Broken images (platform manifests deleted before this run; the image does not pull): %s\n", thousands(len(pkg.Broken)))
+	fmt.Fprintf(w, "\n  Broken images (platform manifests deleted before this run, so they did not pull): %s\n", thousands(len(pkg.Broken)))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TAGS\tIMAGE\tMISSING\tDELETED\tREPAIR")
 	for _, im := range pkg.Broken {
@@ -103,6 +103,16 @@ func totalsLine(p *policy.Plan, restore bool) string {
 		thousands(t.Deleted), deleted, thousands(t.Kept), thousands(t.Protected), thousands(t.Failed), thousands(t.Deferred))
 	if t.DeferredPackages > 0 {
 		line += fmt.Sprintf("; %s deferred to the next run", plural(t.DeferredPackages, "package"))
+	}
+	if t.Repaired > 0 {
+		verb := "restored"
+		if p.DryRun {
+			verb = "would restore"
+		}
+		line += fmt.Sprintf("; repair: %s %s", verb, thousands(t.Repaired))
+	}
+	if t.Broken > 0 {
+		line += fmt.Sprintf("; %s", pick(t.Broken, "1 broken image", thousands(t.Broken)+" broken images"))
 	}
 	return line + "."
 }
