@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/internal/fakeregistry"
 	"github.com/pkgretention/retention/policy"
@@ -277,5 +279,66 @@ func TestRefusedRestoreIsReportedNotRetried(t *testing.T) {
 	}
 	if n := w.countRequests("POST", path); n != 1 {
 		t.Errorf("refused restore sent %d times, want once", n)
+	}
+}
+
+// TestReadmeHealWorkflow runs the README's "Heal broken images" workflow
+// step as written, dry run first (its default), then for real, on a
+// package broken 3 and 40 days ago.
+func TestReadmeHealWorkflow(t *testing.T) {
+	var with map[string]string
+	for _, text := range readmeWorkflows(t) {
+		if !strings.Contains(text, "name: Heal broken images") {
+			continue
+		}
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					Uses string            `yaml:"uses"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal([]byte(text), &wf); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range wf.Jobs["heal"].Steps {
+			if s.Uses == "pkgretention/retention@v1" {
+				with = s.With
+			}
+		}
+	}
+	if with == nil {
+		t.Fatal("README: no heal workflow step using the action")
+	}
+	w, old, recent := brokenWorld(t)
+	for _, dry := range []string{"true", "false"} {
+		values := map[string]string{"packages": "app", "registry-url": w.reg.URL()}
+		for k, v := range with {
+			values[k] = strings.ReplaceAll(v, "${{ inputs.dry-run }}", dry)
+		}
+		before := w.gh.Mutations()
+		r := newRunner(t, w.srv.URL, values)
+		r.clock = w.clk
+		r.run(t)
+		if r.code != ExitOK {
+			t.Fatalf("dry-run %s: exit %d\n%s", dry, r.code, r.stdoutText)
+		}
+		got := repairOutcomes(readPlan(t, r.planPath).Packages[0])
+		want, broken := policy.RepairWouldRestore, "3"
+		if dry == "false" {
+			want, broken = policy.RepairRestored, "1"
+		} else if n := w.gh.Mutations() - before; n != 0 {
+			t.Errorf("dry run sent %d mutating requests", n)
+		}
+		if got[recent[0]] != want || got[recent[1]] != want || got[old[0]] != policy.RepairNotRestorable {
+			t.Errorf("dry-run %s: repair outcomes %v, want %s for %v", dry, got, want, recent)
+		}
+		if r.outputs[outBroken] != broken {
+			t.Errorf("dry-run %s: broken-count %q, want %s", dry, r.outputs[outBroken], broken)
+		}
+	}
+	if problems := w.pulls(t, w.releases[1], w.releases[2]); len(problems) != 0 {
+		t.Errorf("healed images do not pull: %v", problems)
 	}
 }
