@@ -315,7 +315,9 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 	if p.Type != policy.Container || cfg.Containers == nil {
 		return in
 	}
-	if !cfg.Repair && !deletesAny(planAlone(cfg.Policy, in, now)) {
+	// Without the structure no image is broken, so a rule selecting
+	// broken images deletes nothing in the preliminary plan: read it.
+	if !cfg.Repair && !selectsBroken(cfg.Policy, p) && !deletesAny(planAlone(cfg.Policy, in, now)) {
 		return in
 	}
 	readStructure(ctx, cfg, p, &in, now)
@@ -368,6 +370,18 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 			read[id] = true
 		}
 	}
+}
+
+// selectsBroken reports whether a rule covering p selects broken images
+// (image-state: broken).
+func selectsBroken(pol *policy.Policy, p ghapi.Package) bool {
+	for i := range pol.Rules {
+		r := &pol.Rules[i]
+		if r.ImageState == policy.Broken && r.Covers(p.Owner.Login, p.Type, p.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxStructureRounds bounds the rounds of reading kept untagged versions;

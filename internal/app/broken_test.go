@@ -342,3 +342,46 @@ func TestReadmeHealWorkflow(t *testing.T) {
 		t.Errorf("healed images do not pull: %v", problems)
 	}
 }
+
+// A rule with image-state: broken deletes the images that no longer pull
+// (the structure is read for it even when nothing else would be deleted),
+// and with repair only those past healing; keep-tags still wins.
+func TestImageStateBrokenDeletesWhatNoLongerPulls(t *testing.T) {
+	for _, tc := range []struct {
+		name, repair, keep string
+		gone               []int // releases deleted
+	}{
+		{"without repair", "false", "", []int{0, 1, 2}},
+		{"with repair", "true", "", []int{0}},
+		{"keep-tags wins", "false", "v1.1.0", []int{0, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, _, _ := brokenWorld(t)
+			r := newRunner(t, w.srv.URL, map[string]string{
+				"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+				"image-state": "broken", "repair": tc.repair, "keep-tags": tc.keep,
+			})
+			r.clock = w.clk
+			r.run(t)
+			if r.code != ExitOK {
+				t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+			}
+			active := map[string]bool{}
+			for _, v := range w.gh.Active("acme", "container", "app") {
+				active[v.Name] = true
+			}
+			want := map[int]bool{}
+			for _, i := range tc.gone {
+				want[i] = true
+			}
+			for i, rel := range w.releases {
+				if active[rel.Digest] == want[i] {
+					t.Errorf("release %s active=%v, want deleted=%v", rel.Tags, active[rel.Digest], want[i])
+				}
+			}
+			if !active[w.main.Digest] {
+				t.Errorf("the whole image main was deleted")
+			}
+		})
+	}
+}
