@@ -202,7 +202,7 @@ func TestRepairHealsWhatTheWindowAllowsAndReportsTheRest(t *testing.T) {
 	if r.outputs[outBroken] != "1" {
 		t.Errorf("broken-count %q, want 1: the image past the window", r.outputs[outBroken])
 	}
-	for _, s := range []string{"Broken images", "v1.0.0"} {
+	for _, s := range []string{"Broken images", "v1.0.0", "**Repair** restored 2 platform manifests", "1 image is still broken", "healed: restored 1", "not restorable"} {
 		if !strings.Contains(r.summaryText, s) {
 			t.Errorf("summary lacks %q:\n%s", s, r.summaryText)
 		}

@@ -58,6 +58,14 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 		fmt.Fprintf(&b, "%s deferred to the next run: GitHub's rate limits stopped %s listing, so nothing in %s was decided or deleted; the next run lists %s again.\n\n",
 			plural(t.DeferredPackages, "package"), pick(t.DeferredPackages, "its", "their"), it, it)
 	}
+	if t.Repaired > 0 {
+		verb := "restored"
+		if p.DryRun {
+			verb = "would restore"
+		}
+		fmt.Fprintf(&b, "**Repair** %s %s that broken images missed (not deletions; once restored, versions of the plan like any other). %s still broken: see \"Broken images\" below.\n\n",
+			verb, plural(t.Repaired, "platform manifest"), pick(t.Broken, "1 image is", thousands(t.Broken)+" images are"))
+	}
 	if len(p.Packages) == 0 {
 		b.WriteString("No package matched the policy.\n")
 		return b.String()
