@@ -41,10 +41,30 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 			continue
 		}
 		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), pluralWord(len(broken), "image", "images")))
-		restored, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
+		restored, listErr, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
 		cfg.Log.EndGroup()
 		if err != nil {
 			return err
+		}
+		if listErr != nil {
+			// Without the deleted versions the package cannot be
+			// repaired as asked, and a broken image that could have been
+			// healed must not be judged broken: like an incomplete
+			// listing, nothing in the package is deleted.
+			in.Complete, in.Versions, in.Structure = false, nil, nil
+			in.Error = fmt.Sprintf("repair: deleted versions not listed, nothing deleted: %v", listErr)
+			if rateLimited(listErr) {
+				in.Deferred = true
+				in.Error = fmt.Sprintf("left for the next run, nothing deleted: GitHub's rate limit stopped the listing of deleted versions for repair: %v", listErr)
+			}
+			continue
+		}
+		if anyDeferred(broken) {
+			// A rate limit stopped the restores: deciding now would judge
+			// healable images broken. The package waits for the next run.
+			in.Complete, in.Versions, in.Structure, in.Deferred = false, nil, nil, true
+			in.Error = "left for the next run, nothing deleted: GitHub's rate limit stopped the restores of repair"
+			continue
 		}
 		in.Broken = broken
 		if len(restored) > 0 {
@@ -57,8 +77,9 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 
 // repairPackage fills in what repair does for each missing child of the
 // broken images of p and returns the versions it restored, as active
-// versions.
-func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.Package, broken []policy.BrokenImage, stopped *bool) ([]policy.Version, error) {
+// versions. listErr is the failure of the deleted-version listing (then
+// nothing is restored); err is for a cancelled run.
+func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.Package, broken []policy.BrokenImage, stopped *bool) (_ []policy.Version, listErr, err error) {
 	mark := func(outcome string) {
 		for b := range broken {
 			for m := range broken[b].Missing {
@@ -68,16 +89,14 @@ func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.
 	}
 	if *stopped {
 		mark(policy.RepairDeferred)
-		return nil, nil
+		return nil, nil, nil
 	}
 	deleted, err := cfg.API.ListVersions(lctx, p, "deleted")
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		cfg.Log.Warningf("repair of %s package %s/%s: deleted versions not listed, nothing restored: %v", p.Type, p.Owner.Login, p.Name, err)
-		mark(policy.RepairUncheckedPrefix + err.Error())
-		return nil, nil
+		return nil, err, nil
 	}
 	// A digest deleted more than once (pushed again, deleted again): the
 	// latest deletion is the one GitHub can still restore.
@@ -115,7 +134,7 @@ func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.
 			default:
 				outcome, err := restoreOne(ctx, cfg, ex, p, v)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				mc.Repair = outcome
 				switch {
@@ -133,7 +152,7 @@ func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.
 			done[mc.Digest] = mc.Repair
 		}
 	}
-	return restored, nil
+	return restored, nil, nil
 }
 
 // restoreOne sends one restore, paced like a deletion, and returns its
@@ -160,4 +179,15 @@ func pluralWord(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+func anyDeferred(broken []policy.BrokenImage) bool {
+	for _, b := range broken {
+		for _, m := range b.Missing {
+			if m.Repair == policy.RepairDeferred {
+				return true
+			}
+		}
+	}
+	return false
 }

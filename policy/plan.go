@@ -79,15 +79,13 @@ type MissingChild struct {
 
 // Repair outcomes of a missing child (MissingChild.Repair), set when the
 // run repairs (repair input). A restore GitHub refused is
-// "restore-refused:<message>" (not retried); one the deleted versions
-// could not be listed for is "not-checked:<message>".
+// "restore-refused:<message>" (not retried).
 const (
-	RepairRestored        = "restored"
-	RepairWouldRestore    = "would-restore"
-	RepairNotRestorable   = "not-restorable"
-	RepairDeferred        = "deferred"
-	RepairRefusedPrefix   = "restore-refused:"
-	RepairUncheckedPrefix = "not-checked:"
+	RepairRestored      = "restored"
+	RepairWouldRestore  = "would-restore"
+	RepairNotRestorable = "not-restorable"
+	RepairDeferred      = "deferred"
+	RepairRefusedPrefix = "restore-refused:"
 )
 
 // Healed reports whether every missing child of b was restored.

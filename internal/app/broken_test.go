@@ -385,3 +385,34 @@ func TestImageStateBrokenDeletesWhatNoLongerPulls(t *testing.T) {
 		})
 	}
 }
+
+// When repair cannot list the deleted versions, the package is not
+// judged without it: nothing in it is deleted and the run fails for it.
+func TestRepairWithoutDeletedListingDeletesNothing(t *testing.T) {
+	w, _, _ := brokenWorld(t)
+	w.gh.Intercept("GET", "/orgs/acme/packages/container/app/versions", func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		if r.URL.Query().Get("state") != "deleted" {
+			next.ServeHTTP(rw, r)
+			return
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusForbidden)
+		_, _ = rw.Write([]byte(`{"message":"Resource not accessible by integration"}`))
+	})
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"image-state": "broken", "repair": "true",
+	})
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitFailed {
+		t.Errorf("exit %d, want %d\n%s", r.code, ExitFailed, r.stdoutText)
+	}
+	if n := w.gh.Mutations(); n != 0 {
+		t.Errorf("%d mutating requests, want none", n)
+	}
+	pp := readPlan(t, r.planPath).Packages[0]
+	if pp.Complete || !strings.Contains(pp.Error, "repair: deleted versions not listed") {
+		t.Errorf("package complete=%v error %q", pp.Complete, pp.Error)
+	}
+}

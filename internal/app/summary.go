@@ -239,7 +239,7 @@ func brokenSection(pkg policy.PackagePlan) string {
 
 // repairAdvice says what a repair did for a broken image, or what to do.
 func repairAdvice(im policy.BrokenImage) string {
-	var restored, would, lost, refused, deferred, unchecked int
+	var restored, would, lost, refused, deferred int
 	for _, m := range im.Missing {
 		switch {
 		case m.Repair == policy.RepairRestored:
@@ -252,8 +252,6 @@ func repairAdvice(im policy.BrokenImage) string {
 			deferred++
 		case strings.HasPrefix(m.Repair, policy.RepairRefusedPrefix):
 			refused++
-		case strings.HasPrefix(m.Repair, policy.RepairUncheckedPrefix):
-			unchecked++
 		}
 	}
 	const rebuild = "push the tag again (rebuild), or delete the broken tag"
@@ -266,9 +264,6 @@ func repairAdvice(im policy.BrokenImage) string {
 	}
 	if deferred > 0 {
 		parts = append(parts, fmt.Sprintf("%d left for the next run (rate limit)", deferred))
-	}
-	if unchecked > 0 {
-		parts = append(parts, "deleted versions not listed: run again")
 	}
 	if refused > 0 {
 		parts = append(parts, fmt.Sprintf("%d restore refused by GitHub", refused))
