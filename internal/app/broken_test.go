@@ -215,6 +215,17 @@ func TestRepairHealsWhatTheWindowAllowsAndReportsTheRest(t *testing.T) {
 	if n := w.countRequests("POST", "/restore"); n != 2 {
 		t.Errorf("%d restores sent, want 2", n)
 	}
+	// Paced like deletions: at the default 60 a minute, a second apart.
+	var last time.Time
+	for _, req := range w.gh.Requests() {
+		if req.Method != "POST" {
+			continue
+		}
+		if !last.IsZero() && req.At.Sub(last) < time.Second {
+			t.Errorf("restores %v apart, want at least 1s (60 a minute)", req.At.Sub(last))
+		}
+		last = req.At
+	}
 	if n := len(w.gh.Requests()); n != baseRequests+3 {
 		t.Errorf("%d requests with repair, %d without: want 3 more (1 listing page, 2 restores)", n, baseRequests)
 	}
