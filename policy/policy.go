@@ -29,9 +29,6 @@ const (
 	Created AgeBasis = "created"
 )
 
-// Rule is one validated retention rule (the rule inputs of policy.md).
-// Its JSON encoding uses the input names.
-//
 // ImageState selects container images by whether they are whole.
 type ImageState string
 
@@ -43,6 +40,9 @@ const (
 	Broken ImageState = "broken"
 )
 
+// Rule is one validated retention rule (the rule inputs of policy.md).
+// Its JSON encoding uses the input names.
+//
 // A Rule built by hand rather than by Parse may leave PackageType, TagState
 // and AgeBasis empty: they then mean container, any and updated.
 type Rule struct {
