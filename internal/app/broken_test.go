@@ -360,11 +360,12 @@ func TestReadmeHealWorkflow(t *testing.T) {
 func TestImageStateBrokenDeletesWhatNoLongerPulls(t *testing.T) {
 	for _, tc := range []struct {
 		name, repair, keep string
-		gone               []int // releases deleted
+		gone               []int  // releases deleted
+		broken             string // broken-count: images left broken
 	}{
-		{"without repair", "false", "", []int{0, 1, 2}},
-		{"with repair", "true", "", []int{0}},
-		{"keep-tags wins", "false", "v1.1.0", []int{0, 2}},
+		{"without repair", "false", "", []int{0, 1, 2}, "0"},
+		{"with repair", "true", "", []int{0}, "0"},
+		{"keep-tags wins", "false", "v1.1.0", []int{0, 2}, "1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, _, _ := brokenWorld(t)
@@ -392,6 +393,9 @@ func TestImageStateBrokenDeletesWhatNoLongerPulls(t *testing.T) {
 			}
 			if !active[w.main.Digest] {
 				t.Errorf("the whole image main was deleted")
+			}
+			if r.outputs[outBroken] != tc.broken {
+				t.Errorf("broken-count %q, want %s", r.outputs[outBroken], tc.broken)
 			}
 		})
 	}

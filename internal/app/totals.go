@@ -51,10 +51,8 @@ func countTotals(p *policy.Plan, restore bool) totals {
 		RestoreSkipped: pt.RestoreSkipped,
 	}
 	for _, pkg := range p.Packages {
+		t.Broken += len(stillBroken(pkg))
 		for i := range pkg.Broken {
-			if !pkg.Broken[i].Healed() {
-				t.Broken++
-			}
 			for _, m := range pkg.Broken[i].Missing {
 				if m.Repair == policy.RepairRestored || m.Repair == policy.RepairWouldRestore {
 					t.Repaired++
@@ -150,10 +148,7 @@ func brokenNote(p *policy.Plan) string {
 	var names []string
 	n := 0
 	for _, pkg := range p.Packages {
-		for _, b := range pkg.Broken {
-			if b.Healed() {
-				continue
-			}
+		for _, b := range stillBroken(pkg) {
 			if n++; n <= named {
 				names = append(names, pkg.Owner+"/"+pkg.Name+brokenLabel(b))
 			}
@@ -166,7 +161,7 @@ func brokenNote(p *policy.Plan) string {
 	if n > named {
 		list += fmt.Sprintf(" and %s more", thousands(n-named))
 	}
-	return fmt.Sprintf("%s: %s (platform manifests deleted before this run; the image no longer pulls: push the tag again, or delete it)",
+	return fmt.Sprintf("%s: %s (platform manifests deleted before this run, so the image does not pull; what to do is in the summary's \"Broken images\")",
 		pick(n, "1 broken image", thousands(n)+" broken images"), list)
 }
 
@@ -177,4 +172,27 @@ func brokenLabel(b policy.BrokenImage) string {
 		return ":" + b.Tags[0]
 	}
 	return "@" + b.Digest
+}
+
+// stillBroken returns the broken images of pkg that stay broken after the
+// run (in a dry run: would): neither healed by repair nor deleted by the
+// plan.
+func stillBroken(pkg policy.PackagePlan) []policy.BrokenImage {
+	if len(pkg.Broken) == 0 {
+		return nil
+	}
+	gone := map[int64]bool{}
+	for i := range pkg.Versions {
+		v := &pkg.Versions[i]
+		if v.Decision == policy.Delete && (v.Result == "" || v.Result == policy.ResultDeleted || v.Result == policy.ResultAlreadyGone) {
+			gone[v.ID] = true
+		}
+	}
+	var out []policy.BrokenImage
+	for _, b := range pkg.Broken {
+		if !b.Healed() && !gone[b.ID] {
+			out = append(out, b)
+		}
+	}
+	return out
 }
