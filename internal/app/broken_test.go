@@ -199,8 +199,11 @@ func TestRepairHealsWhatTheWindowAllowsAndReportsTheRest(t *testing.T) {
 			}
 		}
 	}
-	if r.outputs[outBroken] != "1" {
-		t.Errorf("broken-count %q, want 1: the image past the window", r.outputs[outBroken])
+	if r.outputs[outBroken] != "3" {
+		t.Errorf("broken-count %q, want 3: the broken images seen", r.outputs[outBroken])
+	}
+	if !strings.Contains(r.stdoutText, "::warning::1 broken image: acme/app:v1.0.0") {
+		t.Errorf("no warning naming the image left broken:\n%s", r.stdoutText)
 	}
 	for _, s := range []string{"Broken images", "v1.0.0", "**Repair** restored 2 platform manifests", "1 image is still broken", "healed: restored 1", "not restorable"} {
 		if !strings.Contains(r.summaryText, s) {
@@ -338,7 +341,7 @@ func TestReadmeHealWorkflow(t *testing.T) {
 		got := repairOutcomes(readPlan(t, r.planPath).Packages[0])
 		want, broken := policy.RepairWouldRestore, "3"
 		if dry == "false" {
-			want, broken = policy.RepairRestored, "1"
+			want, broken = policy.RepairRestored, "3"
 		} else if n := w.gh.Mutations() - before; n != 0 {
 			t.Errorf("dry run sent %d mutating requests", n)
 		}
@@ -361,11 +364,11 @@ func TestImageStateBrokenDeletesWhatNoLongerPulls(t *testing.T) {
 	for _, tc := range []struct {
 		name, repair, keep string
 		gone               []int  // releases deleted
-		broken             string // broken-count: images left broken
+		broken             string // broken-count: the broken images seen
 	}{
-		{"without repair", "false", "", []int{0, 1, 2}, "0"},
-		{"with repair", "true", "", []int{0}, "0"},
-		{"keep-tags wins", "false", "v1.1.0", []int{0, 2}, "1"},
+		{"without repair", "false", "", []int{0, 1, 2}, "3"},
+		{"with repair", "true", "", []int{0}, "3"},
+		{"keep-tags wins", "false", "v1.1.0", []int{0, 2}, "3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, _, _ := brokenWorld(t)

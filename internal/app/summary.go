@@ -64,7 +64,7 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 			verb = "would restore"
 		}
 		fmt.Fprintf(&b, "**Repair** %s %s that broken images missed (not deletions; once restored, versions of the plan like any other). %s still broken: see \"Broken images\" below.\n\n",
-			verb, plural(t.Repaired, "platform manifest"), pick(t.Broken, "1 image is", thousands(t.Broken)+" images are"))
+			verb, plural(t.Repaired, "platform manifest"), pick(t.BrokenLeft, "1 image is", thousands(t.BrokenLeft)+" images are"))
 	}
 	if len(p.Packages) == 0 {
 		b.WriteString("No package matched the policy.\n")

@@ -112,7 +112,7 @@ func totalsLine(p *policy.Plan, restore bool) string {
 		line += fmt.Sprintf("; repair: %s %s", verb, thousands(t.Repaired))
 	}
 	if t.Broken > 0 {
-		line += fmt.Sprintf("; %s", pick(t.Broken, "1 broken image", thousands(t.Broken)+" broken images"))
+		line += fmt.Sprintf("; %s, %s left broken", pick(t.Broken, "1 broken image", thousands(t.Broken)+" broken images"), thousands(t.BrokenLeft))
 	}
 	return line + "."
 }

@@ -23,9 +23,10 @@ type totals struct {
 	// being listed: left for the next run, not failed, and not counted in
 	// Deferred (a count of versions).
 	DeferredPackages int
-	// Broken counts the broken images the run saw (policy.BrokenImage)
-	// and did not heal: reported, never a failure.
-	Broken int
+	// Broken counts the broken images the run saw (policy.BrokenImage),
+	// healed ones included: reported, never a failure. BrokenLeft counts
+	// those neither healed by repair nor deleted by the plan.
+	Broken, BrokenLeft int
 	// Repaired counts the missing children a repair restored (in a dry
 	// run: would restore), apart from deletions and from Restored.
 	Repaired int
@@ -51,7 +52,8 @@ func countTotals(p *policy.Plan, restore bool) totals {
 		RestoreSkipped: pt.RestoreSkipped,
 	}
 	for _, pkg := range p.Packages {
-		t.Broken += len(stillBroken(pkg))
+		t.Broken += len(pkg.Broken)
+		t.BrokenLeft += len(stillBroken(pkg))
 		for i := range pkg.Broken {
 			for _, m := range pkg.Broken[i].Missing {
 				if m.Repair == policy.RepairRestored || m.Repair == policy.RepairWouldRestore {
