@@ -30,7 +30,7 @@ func (s *slowRegistry) InUse(context.Context, string, string, map[string]string)
 	return nil, nil
 }
 
-func (s *slowRegistry) Verify(context.Context, string, string, []string, []string) ([]string, error) {
+func (s *slowRegistry) Verify(context.Context, string, string, []string, []string, []string) ([]string, error) {
 	return nil, nil
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// Verify runs the post-run check on touched container packages after a
 	// real run.
 	Verify bool
+	// Repair restores, before the policy is applied, the children that
+	// broken images miss (repair.go).
+	Repair bool
 	Log    Logger
 	// ProgressEvery is the interval of progress lines on long runs
 	// (default 10 s).
@@ -80,8 +83,10 @@ type Containers interface {
 	// versions with tags of their own, and of the versions alsoRead names.
 	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error)
 	// Verify checks that every kept tag still resolves and every child of
-	// each kept index still exists, and returns the problems found.
-	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error)
+	// each kept index still exists, and returns the problems found. The
+	// manifests in missingBefore were missing before the run (children of
+	// broken images): they are not problems of this run.
+	Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes, missingBefore []string) ([]string, error)
 	// InUse re-reads the package's tags from the registry (no API
 	// budget) and returns the manifests in use that known (each tag's
 	// digest at the listing) does not account for: what a tag new or moved
@@ -132,6 +137,12 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	ex := newExecutor(cfg, prog, pkgs)
+	if cfg.Repair {
+		if err := repair(ctx, lctx, cfg, ex, inputs, pkgs, now); err != nil {
+			return nil, err
+		}
+	}
 	plan := policy.Build(cfg.Policy, inputs, now)
 	if plan == nil {
 		return nil, fmt.Errorf("policy produced no plan")
@@ -153,7 +164,6 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 		logPlan(cfg.Log, plan)
 		return plan, nil
 	}
-	ex := newExecutor(cfg, prog, pkgs)
 	err = ex.execute(ctx, plan)
 	if err == nil && cfg.Verify && cfg.Containers != nil {
 		verify(ctx, cfg, plan)
@@ -330,10 +340,19 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 	if p.Type != policy.Container || cfg.Containers == nil {
 		return in
 	}
-	prelim := planAlone(cfg.Policy, in, now)
-	if !deletesAny(prelim) {
+	// Without the structure no image is broken, so a rule selecting
+	// broken images deletes nothing in the preliminary plan: read it.
+	if !cfg.Repair && !selectsBroken(cfg.Policy, p) && !deletesAny(planAlone(cfg.Policy, in, now)) {
 		return in
 	}
+	readStructure(ctx, cfg, p, &in, now)
+	return in
+}
+
+// readStructure reads the structure of the container package p into in.
+// On failure in is incomplete: nothing in it is deleted.
+func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.PackageInput, now time.Time) {
+	versions := in.Versions
 	// Read the tagged versions first; then the untagged roots a rule keeps
 	// on purpose, which may be superseded indexes, and the untagged roots
 	// the plan deletes, which may be OCI 1.1 referrers (signatures,
@@ -353,11 +372,11 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			in.Complete = false
 			in.Versions = nil
 			in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
-			return in
+			return
 		}
 		api.addTo(st)
 		in.Structure = st
-		pp := planAlone(cfg.Policy, in, now)
+		pp := planAlone(cfg.Policy, *in, now)
 		var more, deleted []int64
 		for id, del := range untaggedToRead(pp) {
 			switch {
@@ -386,7 +405,7 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 				in.Complete = false
 				in.Versions = nil
 				in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
-				return in
+				return
 			}
 			if found {
 				api.addTo(st)
@@ -394,7 +413,7 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			}
 		}
 		if len(more) == 0 {
-			return in
+			return
 		}
 		if round == maxStructureRounds {
 			// Not settled: the versions still to read count as
@@ -405,7 +424,7 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			for _, id := range more {
 				st.Unreadable[id] = "not read: the image structure did not settle"
 			}
-			return in
+			return
 		}
 		if read == nil {
 			read = map[int64]bool{}
@@ -414,6 +433,18 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 			read[id] = true
 		}
 	}
+}
+
+// selectsBroken reports whether a rule covering p selects broken images
+// (image-state: broken).
+func selectsBroken(pol *policy.Policy, p ghapi.Package) bool {
+	for i := range pol.Rules {
+		r := &pol.Rules[i]
+		if r.ImageState == policy.Broken && r.Covers(p.Owner.Login, p.Type, p.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxStructureRounds bounds the rounds of reading kept untagged versions;

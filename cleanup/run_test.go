@@ -878,7 +878,7 @@ func (d *driftingRegistry) InUse(context.Context, string, string, map[string]str
 	return nil, nil
 }
 
-func (d *driftingRegistry) Verify(context.Context, string, string, []string, []string) ([]string, error) {
+func (d *driftingRegistry) Verify(context.Context, string, string, []string, []string, []string) ([]string, error) {
 	return nil, nil
 }
 

@@ -10,7 +10,8 @@ import (
 // verify runs the post-run check on every container package the run
 // touched: every kept tag still resolves and every child of a kept index
 // still exists. A problem is recorded as the package's error, which makes
-// the run fail.
+// the run fail. Children of broken images, missing before the run (as the
+// structure read at planning time found), are not problems of this run.
 func verify(ctx context.Context, cfg Config, plan *policy.Plan) {
 	for i := range plan.Packages {
 		pp := &plan.Packages[i]
@@ -33,7 +34,15 @@ func verify(ctx context.Context, cfg Config, plan *policy.Plan) {
 				indexes = append(indexes, v.Name)
 			}
 		}
-		problems, err := cfg.Containers.Verify(ctx, pp.Owner, pp.Name, tags, indexes)
+		var before []string
+		for _, b := range pp.Broken {
+			for _, m := range b.Missing {
+				if m.Repair != policy.RepairRestored {
+					before = append(before, m.Digest)
+				}
+			}
+		}
+		problems, err := cfg.Containers.Verify(ctx, pp.Owner, pp.Name, tags, indexes, before)
 		if err != nil {
 			problems = append(problems, err.Error())
 		}

@@ -38,9 +38,9 @@ func (a RunReader) Structure(ctx context.Context, owner, pkgName string, version
 	return st, err
 }
 
-// Verify is Reader.Verify with each problem as one line.
-func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]string, error) {
-	problems, err := a.r.Verify(ctx, owner, pkgName, keptTags, keptIndexes)
+// Verify is Reader.VerifyKnowing with each problem as one line.
+func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes, missingBefore []string) ([]string, error) {
+	problems, err := a.r.VerifyKnowing(ctx, owner, pkgName, keptTags, keptIndexes, missingBefore)
 	if err != nil {
 		return nil, err
 	}

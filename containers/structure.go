@@ -142,7 +142,7 @@ type structureBuild struct {
 func newStructureBuild(versions []policy.Version, stats *Stats) *structureBuild {
 	b := &structureBuild{
 		versions: versions,
-		st:       &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}},
+		st:       &policy.Structure{Parents: map[int64][]int64{}, Unreadable: map[int64]string{}, Missing: map[int64][]string{}},
 		stats:    stats,
 		pos:      make(map[string]int, len(versions)),
 		read:     make([]bool, len(versions)),
@@ -226,6 +226,11 @@ func (b *structureBuild) fromManifests(wave []int, results []readResult, unreada
 		for k, d := range res.children {
 			p, ok := b.pos[d]
 			if !ok {
+				// Listed but not an active version: deleted before
+				// this run, and the index no longer pulls.
+				if !slices.Contains(b.st.Missing[v.ID], d) {
+					b.st.Missing[v.ID] = append(b.st.Missing[v.ID], d)
+				}
 				continue
 			}
 			b.link(b.versions[p].ID, v.ID)

@@ -51,6 +51,14 @@ const (
 // fails is a Problem, as is anything missing. The error is for a registry
 // that cannot be read at all (authentication, no such repository).
 func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, keptIndexes []string) ([]Problem, error) {
+	return r.VerifyKnowing(ctx, owner, pkgName, keptTags, keptIndexes, nil)
+}
+
+// VerifyKnowing is Verify told which manifests were missing before the
+// run (missingBefore: children of broken images, as the structure read at
+// planning time found them). Those are neither checked nor reported: the
+// run did not break them, and a run fails only for what it broke.
+func (r *Reader) VerifyKnowing(ctx context.Context, owner, pkgName string, keptTags, keptIndexes, missingBefore []string) ([]Problem, error) {
 	if len(keptTags) == 0 && len(keptIndexes) == 0 {
 		return nil, nil
 	}
@@ -60,7 +68,10 @@ func (r *Reader) Verify(ctx context.Context, owner, pkgName string, keptTags, ke
 		return nil, err
 	}
 	v := &verification{r: r, c: c, s: s, tags: dedupe(keptTags), indexes: dedupe(keptIndexes),
-		confirmed: map[string]bool{}, failed: map[string]bool{}}
+		confirmed: map[string]bool{}, failed: map[string]bool{}, before: map[string]bool{}}
+	for _, d := range missingBefore {
+		v.before[d] = true
+	}
 	if err := v.tagsAndUnknownIndexes(ctx); err != nil {
 		return nil, fmt.Errorf("verify %s: %w", s.repo, err)
 	}
@@ -91,6 +102,8 @@ type verification struct {
 	// confirmed are the manifests a tag resolved to or a read found;
 	// failed are the kept indexes that could not be read.
 	confirmed, failed map[string]bool
+	// before are the manifests missing before the run.
+	before map[string]bool
 }
 
 // tagsAndUnknownIndexes is the first phase: HEAD every kept tag, and read
@@ -162,6 +175,9 @@ func (v *verification) children(ctx context.Context) error {
 		}
 		children, _ := v.s.known(d)
 		for _, child := range children {
+			if v.before[child] {
+				continue
+			}
 			listedBy[child] = append(listedBy[child], d)
 			if !seen[child] {
 				seen[child] = true

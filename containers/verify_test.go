@@ -136,7 +136,7 @@ func TestRunReader(t *testing.T) {
 	if err := e.reg.DeleteManifest(repo, img.Digest); err != nil {
 		t.Fatal(err)
 	}
-	problems, err := rr.Verify(context.Background(), owner, pkg, []string{"tool"}, nil)
+	problems, err := rr.Verify(context.Background(), owner, pkg, []string{"tool"}, nil, nil)
 	if err != nil || len(problems) != 1 || problems[0] != "tag tool: "+containers.ReasonTagGone {
 		t.Errorf("Verify = %q, %v", problems, err)
 	}

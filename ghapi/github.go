@@ -271,7 +271,11 @@ func (g *GitHub) ListVersions(ctx context.Context, pkg Package, state string) ([
 		}
 		for i := range page {
 			v := &page[i]
-			out = append(out, policy.Version{ID: v.ID, Name: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+			pv := policy.Version{ID: v.ID, Name: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+			if v.DeletedAt != nil {
+				pv.DeletedAt = *v.DeletedAt
+			}
+			out = append(out, pv)
 		}
 	})
 	if err != nil {
@@ -377,10 +381,11 @@ func (g *GitHub) mutate(ctx context.Context, method, verb string, pkg Package, i
 // needs. Decoding into it instead of github.PackageVersion skips the URLs
 // and other fields nobody reads.
 type apiVersion struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DeletedAt *time.Time `json:"deleted_at"`
 	Metadata  struct {
 		Container struct {
 			Tags []string `json:"tags"`

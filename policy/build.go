@@ -55,6 +55,10 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 			pl.recordRules = len(p.Rules) > 1
 			pl.plan(covering)
 			pp.Versions = pl.versionPlans()
+			pp.Broken = in.Broken
+			if pp.Broken == nil {
+				pp.Broken = BrokenImages(in, pp.Versions)
+			}
 		}
 		plan.Packages = append(plan.Packages, pp)
 	}
@@ -431,6 +435,9 @@ func (p *planner) selects(r *Rule, i int32) bool {
 			return false
 		}
 	}
+	if r.ImageState == Broken && !p.broken(i) {
+		return false
+	}
 	if len(r.DeleteTags) > 0 {
 		hit := false
 		for k := range r.DeleteTags {
@@ -447,6 +454,12 @@ func (p *planner) selects(r *Rule, i int32) bool {
 		return false
 	}
 	return true
+}
+
+// broken reports whether a version is a broken image: an index whose
+// structure lists manifests that are not active versions.
+func (p *planner) broken(i int32) bool {
+	return p.container && p.in.Structure != nil && len(p.in.Structure.Missing[p.vs[i].ID]) > 0
 }
 
 // keepMatch returns the reason the rule's keep-tags or keep-semver keeps a
@@ -796,4 +809,40 @@ func updatedAtPlan(v *VersionPlan) time.Time {
 		return v.CreatedAt
 	}
 	return v.UpdatedAt
+}
+
+// BrokenImages returns the broken images of in, newest first: the
+// indexes whose structure lists manifests that are not active versions,
+// when tagged or not deleted by the plan (vps). An untagged index the plan
+// deletes is not reported: nothing pulls it, and it is going.
+func BrokenImages(in *PackageInput, vps []VersionPlan) []BrokenImage {
+	if in.Structure == nil || len(in.Structure.Missing) == 0 {
+		return nil
+	}
+	deleted := map[int64]bool{}
+	for i := range vps {
+		if vps[i].Decision == Delete {
+			deleted[vps[i].ID] = true
+		}
+	}
+	idx := make([]int32, 0, len(in.Structure.Missing))
+	seen := map[int64]bool{}
+	for i := range in.Versions {
+		id := in.Versions[i].ID
+		if len(in.Structure.Missing[id]) > 0 && !seen[id] && (len(in.Versions[i].Tags) > 0 || !deleted[id]) {
+			seen[id] = true
+			idx = append(idx, int32(i))
+		}
+	}
+	sortNewestFirst(idx, in.Versions, updatedAt)
+	out := make([]BrokenImage, 0, len(idx))
+	for _, i := range idx {
+		v := &in.Versions[i]
+		b := BrokenImage{ID: v.ID, Digest: v.Name, Tags: append([]string{}, v.Tags...)}
+		for _, d := range in.Structure.Missing[v.ID] {
+			b.Missing = append(b.Missing, MissingChild{Digest: d})
+		}
+		out = append(out, b)
+	}
+	return out
 }

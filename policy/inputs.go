@@ -10,6 +10,7 @@ const (
 	InPackageType         = "package-type"
 	InOwner               = "owner"
 	InTagState            = "tag-state"
+	InImageState          = "image-state"
 	InDeleteTags          = "delete-tags"
 	InDeleteSemver        = "delete-semver"
 	InKeepLatest          = "keep-latest"
@@ -25,6 +26,7 @@ const (
 	InRestoreFrom         = "restore-from"
 	InToken               = "token"
 	InVerify              = "verify"
+	InRepair              = "repair"
 )
 
 // InputDef describes one input of the action. The one table of them,
@@ -71,6 +73,8 @@ var InputDefs = []InputDef{
 		Description: "Organisation or user owning the packages; `@me` for the token's own user. Default: the repository owner."},
 	{Name: InTagState, Arg: "STATE", Rule: true, Policy: true,
 		Description: "Which container versions are candidates: any, tagged or untagged. Default: any."},
+	{Name: InImageState, Arg: "STATE", Rule: true, Policy: true,
+		Description: "Which container images are candidates: any, or broken (image indexes whose platform manifests were deleted before this run, so they no longer pull). Default: any."},
 	{Name: InDeleteTags, Arg: "PATTERNS", Rule: true, List: true, Policy: true,
 		Description: "Only versions with a tag (containers) or name matching one of these globs or /regex/ patterns are candidates."},
 	{Name: InDeleteSemver, Arg: "RANGE", Rule: true, Policy: true,
@@ -101,6 +105,8 @@ var InputDefs = []InputDef{
 		Description: "Token with read:packages and delete:packages (GITHUB_TOKEN needs `permissions: packages: write`). Masked at once, never printed."},
 	{Name: InVerify, Bool: true, Default: "true",
 		Description: "After a real run, check that every kept container image still resolves: its tags and the children of its indexes."},
+	{Name: InRepair, Bool: true, Default: "false",
+		Description: "Before applying the policy, restore the platform manifests that broken images (tagged or kept image indexes) miss, from the package's deleted versions, within GitHub's 30-day window. In a dry run: report what would be restored."},
 }
 
 // LookupInput returns the table entry of an input name.

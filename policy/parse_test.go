@@ -298,7 +298,7 @@ func TestParsePolicyFileErrors(t *testing.T) {
 		{"rule not a mapping", "rules:\n  - app\n", []string{
 			"policy-file retention.yml: rules[0]: line 2: a rule must be a mapping of rule inputs (packages, older-than, ...)"}},
 		{"unknown key in rule", "rules:\n  - packages: app\n    keep-lastest: 3\n", []string{
-			"policy-file retention.yml: rules[0].keep-lastest: unknown key; the keys of a rule are packages, package-type, owner, tag-state, delete-tags, delete-semver, keep-latest, older-than, age-basis, keep-tags, keep-semver"}},
+			"policy-file retention.yml: rules[0].keep-lastest: unknown key; the keys of a rule are packages, package-type, owner, tag-state, image-state, delete-tags, delete-semver, keep-latest, older-than, age-basis, keep-tags, keep-semver"}},
 		{"action input in rule", "rules:\n  - packages: app\n    max-deletions: 3\n", []string{
 			"policy-file retention.yml: rules[0].max-deletions: max-deletions is an input of the action, not a key of a rule"}},
 		{"verify in rule", "rules:\n  - packages: app\n    verify: false\n", []string{

@@ -34,6 +34,9 @@ type Version struct {
 	Tags      []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// DeletedAt is when a deleted version was deleted (listed with
+	// state=deleted); zero for an active one.
+	DeletedAt time.Time
 }
 
 // Structure says which container versions belong to which: Parents maps a
@@ -46,6 +49,53 @@ type Version struct {
 type Structure struct {
 	Parents    map[int64][]int64
 	Unreadable map[int64]string // version ID -> why it could not be read
+	// Missing maps the ID of an index read to the digests of the
+	// manifests it lists that are not active versions of the package:
+	// deleted before this run, by hand or by another tool. Such an index
+	// is a broken image (it no longer pulls).
+	Missing map[int64][]string
+}
+
+// BrokenImage is an image index, tagged or kept, that lists manifests
+// which are not active versions of its package: it no longer pulls.
+// Missing is in the order the index lists them.
+type BrokenImage struct {
+	ID      int64          `json:"id"`
+	Digest  string         `json:"digest"`
+	Tags    []string       `json:"tags"`
+	Missing []MissingChild `json:"missing"`
+}
+
+// MissingChild is one manifest a broken image lists and its package no
+// longer holds. DeletedAt and VersionID are known when the package's
+// deleted versions were listed (repair); Repair says what repair did or
+// would do: see the Repair* constants.
+type MissingChild struct {
+	Digest    string     `json:"digest"`
+	VersionID int64      `json:"version_id,omitempty"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	Repair    string     `json:"repair,omitempty"`
+}
+
+// Repair outcomes of a missing child (MissingChild.Repair), set when the
+// run repairs (repair input). A restore GitHub refused is
+// "restore-refused:<message>" (not retried).
+const (
+	RepairRestored      = "restored"
+	RepairWouldRestore  = "would-restore"
+	RepairNotRestorable = "not-restorable"
+	RepairDeferred      = "deferred"
+	RepairRefusedPrefix = "restore-refused:"
+)
+
+// Healed reports whether every missing child of b was restored.
+func (b *BrokenImage) Healed() bool {
+	for _, m := range b.Missing {
+		if m.Repair != RepairRestored {
+			return false
+		}
+	}
+	return len(b.Missing) > 0
 }
 
 // Decision is what the plan says about one version.
@@ -135,8 +185,12 @@ type PackagePlan struct {
 	// Unresolved marks an entry whose Name is a package name or pattern
 	// of the policy, as written, that could not be resolved to packages
 	// (Error says why): not a package, but a failure of the run.
-	Unresolved bool          `json:"unresolved,omitempty"`
-	Versions   []VersionPlan `json:"versions"`
+	Unresolved bool `json:"unresolved,omitempty"`
+	// Broken lists the broken images the run saw (containers whose
+	// structure was read): reported, never a reason to fail, and judged
+	// by the policy like any other image.
+	Broken   []BrokenImage `json:"broken,omitempty"`
+	Versions []VersionPlan `json:"versions"`
 }
 
 // VersionPlan is the decision for one version. Parents holds the digests of

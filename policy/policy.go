@@ -29,6 +29,17 @@ const (
 	Created AgeBasis = "created"
 )
 
+// ImageState selects container images by whether they are whole.
+type ImageState string
+
+// The image-state values.
+const (
+	AnyImage ImageState = "any"
+	// Broken selects image indexes that list manifests which are not
+	// active versions of their package (Structure.Missing).
+	Broken ImageState = "broken"
+)
+
 // Rule is one validated retention rule (the rule inputs of policy.md).
 // Its JSON encoding uses the input names.
 //
@@ -40,8 +51,10 @@ type Rule struct {
 	PackageType PackageType
 	// Owner is the organisation or user; never empty after Parse (the
 	// default owner is filled in). "@me" means the authenticated user.
-	Owner        string
-	TagState     TagState
+	Owner    string
+	TagState TagState
+	// ImageState: AnyImage (or empty) or Broken.
+	ImageState   ImageState
 	DeleteTags   []Pattern
 	DeleteSemver *Range
 	// KeepLatest is the number of newest selected versions kept (0: none).
@@ -116,6 +129,10 @@ type PackageInput struct {
 	// Structure is the container structure (nil: every version is a root).
 	// It is ignored for other package types.
 	Structure *Structure
+	// Broken, when set, are the package's broken images as a repair saw
+	// them, with what it did for each missing child; nil: Build finds
+	// them in Structure (BrokenImages).
+	Broken []BrokenImage
 	// Protected lists versions known to be refused under GitHub's
 	// 5,000-download rule: they are planned as protected (download-rule).
 	Protected map[int64]bool
@@ -202,6 +219,7 @@ func parseRule(get func(name string) (rawValue, bool), at ruleAt, defaultOwner s
 	r.PackageType = p.packageType()
 	r.Owner = p.owner(defaultOwner)
 	r.TagState = p.tagState(r.PackageType)
+	r.ImageState = p.imageState(r.PackageType)
 	r.DeleteTags = p.patterns(InDeleteTags)
 	r.DeleteSemver = p.semverRange(InDeleteSemver)
 	r.KeepLatest = p.keepLatest()
@@ -368,6 +386,22 @@ func (p *ruleParser) tagState(typ PackageType) TagState {
 	}
 	p.fail(InTagState, "%q is not a tag state; use any, tagged or untagged", s)
 	return AnyState
+}
+
+func (p *ruleParser) imageState(typ PackageType) ImageState {
+	s := p.scalar(InImageState)
+	if s == "" {
+		return AnyImage
+	}
+	switch t := ImageState(strings.ToLower(s)); t {
+	case AnyImage, Broken:
+		if t != AnyImage && !p.badType && typ != Container {
+			p.fail(InImageState, "%q applies to container packages only; a %s version is not an image index, so leave image-state empty", s, typ)
+		}
+		return t
+	}
+	p.fail(InImageState, "%q is not an image state; use any or broken", s)
+	return AnyImage
 }
 
 func (p *ruleParser) keepLatest() int {
@@ -562,6 +596,7 @@ type ruleJSON struct {
 	PackageType  string    `json:"package-type,omitempty"`
 	Owner        string    `json:"owner,omitempty"`
 	TagState     string    `json:"tag-state,omitempty"`
+	ImageState   string    `json:"image-state,omitempty"`
 	DeleteTags   []Pattern `json:"delete-tags,omitempty"`
 	DeleteSemver *Range    `json:"delete-semver,omitempty"`
 	KeepLatest   int       `json:"keep-latest,omitempty"`
@@ -589,6 +624,9 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 	}
 	if ts := r.tagState(); ts != AnyState {
 		j.TagState = string(ts)
+	}
+	if r.ImageState == Broken {
+		j.ImageState = string(Broken)
 	}
 	if r.AgeBasis == Updated {
 		j.AgeBasis = ""

@@ -93,6 +93,7 @@ func reportAction(gha *githubactions.Action, getenv func(string) string, plan *p
 		{outProtected, strconv.Itoa(t.Protected)},
 		{outFailed, strconv.Itoa(t.Failed)},
 		{outDeferred, strconv.Itoa(t.Deferred)},
+		{outBroken, strconv.Itoa(t.Broken)},
 		{outPlan, planPath},
 	}
 	if err := fileCommand(getenv, "GITHUB_OUTPUT", func() {
@@ -110,6 +111,10 @@ func reportAction(gha *githubactions.Action, getenv func(string) string, plan *p
 	gha.Infof("%s", totalsLine(plan, restore))
 	if planPath != "" {
 		gha.Infof("Plan file: %s", planPath)
+	}
+	if note := brokenNote(plan); note != "" {
+		// Not a failure: the damage was there before this run.
+		gha.Warningf("%s", note)
 	}
 	if note := deferredNote(plan); note != "" {
 		// Not a failure: the next run lists them again.

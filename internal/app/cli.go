@@ -199,6 +199,9 @@ func report(ctx context.Context, s *settings, d deps, opts cliOptions, stdout, s
 	if path != "" {
 		fmt.Fprintf(stderr, "Plan file: %s\n", path)
 	}
+	if note := brokenNote(plan); note != "" {
+		fmt.Fprintf(stderr, "retention: warning: %s\n", note)
+	}
 	if note := deferredNote(plan); note != "" {
 		fmt.Fprintf(stderr, "retention: warning: %s\n", note)
 	}

@@ -40,7 +40,7 @@ type registryWorld struct {
 	orphan   fakeregistry.Pushed
 }
 
-func newRegistryWorld(t *testing.T, visibility string, opts ...fakegh.Option) *registryWorld {
+func newRegistryWorld(t testing.TB, visibility string, opts ...fakegh.Option) *registryWorld {
 	t.Helper()
 	clk := clock.NewFake(epoch)
 	w := &registryWorld{clk: clk, created: map[string]time.Time{}, sigs: map[string]fakeregistry.Pushed{}}

@@ -49,6 +49,12 @@ const demoPolicy = `rules:
     delete-tags: v*
     keep-latest: 3
     keep-tags: latest
+  # A package another cleanup tool damaged: it deleted "untagged"
+  # platform manifests of tagged multi-arch images. The run reports the
+  # broken images; with repair it restores what is still restorable.
+  - packages: api
+    tag-state: untagged
+    older-than: 7d
   # npm: pre-releases older than 30 days; every release is kept.
   - packages: widgets
     package-type: npm
@@ -72,7 +78,10 @@ type demoEnv struct {
 
 // startDemo seeds the sample organisation and starts its servers.
 func startDemo() (*demoEnv, error) {
-	d := &demoEnv{clock: clock.NewFake(demoNow)}
+	// The clock starts before demoNow: the damage another tool did to
+	// the sample happens at its time (seed), then the clock reaches
+	// demoNow.
+	d := &demoEnv{clock: clock.NewFake(demoNow.Add(-demoDamageAge))}
 	d.gh = fakegh.New(fakegh.WithClock(d.clock), fakegh.WithToken(demoToken))
 	reg, err := fakeregistry.Start(fakeregistry.Options{Token: demoToken, Seed: 1})
 	if err != nil {
@@ -213,7 +222,98 @@ func (d *demoEnv) seed() error {
 	d.described = append(d.described, fmt.Sprintf("npm %s/widgets (private, %d versions): releases 0.9.0…2.0.0 and their pre-releases", demoOwner, len(npm)))
 
 	mirrorToRegistry(d.gh, d.reg)
+	return d.seedDamaged()
+}
+
+// demoDamageAge is how long before demoNow the oldest damage was done:
+// past GitHub's 30-day restore window.
+const demoDamageAge = 45 * 24 * time.Hour
+
+// seedDamaged adds the package "api", which another cleanup tool damaged
+// by deleting the platform manifests of tagged multi-arch images as
+// "untagged": v2.0.0 lost one 45 days ago (no longer restorable), v2.1.0
+// lost both 4 days ago (restorable); v2.2.0 is whole. The deletions go
+// through the API at their time, so GitHub lists them as deleted then and
+// the registry answers 404 for them, as on ghcr.io. The clock ends at
+// demoNow.
+func (d *demoEnv) seedDamaged() error {
+	const day = 24 * time.Hour
+	d.gh.AddPackage(demoOwner, "container", "api", "private")
+	repo := containers.Repository(demoOwner, "api")
+	var images []fakeregistry.Pushed
+	for i, tag := range []string{"v2.0.0", "v2.1.0", "v2.2.0"} {
+		p, err := d.reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{tag}, Platforms: []string{"linux/amd64", "linux/arm64"}})
+		if err != nil {
+			return err
+		}
+		at := demoNow.Add(-time.Duration(80-20*i) * day)
+		for _, m := range p.All() {
+			d.gh.AddVersion(demoOwner, "container", "api", fakegh.Version{Name: m.Digest, Tags: m.Tags, CreatedAt: at, UpdatedAt: at})
+		}
+		images = append(images, p)
+	}
+	// 45 days ago: one platform manifest of v2.0.0.
+	if err := d.otherToolDeletes("api", images[0].Children[1].Digest); err != nil {
+		return err
+	}
+	d.clock.Advance(demoDamageAge - 4*day)
+	// 4 days ago: both platform manifests of v2.1.0.
+	for _, c := range images[1].Children {
+		if err := d.otherToolDeletes("api", c.Digest); err != nil {
+			return err
+		}
+	}
+	d.clock.Advance(4 * day)
+	d.described = append(d.described, fmt.Sprintf("container %s/api (private): 3 multi-arch releases v2.0.0…v2.2.0; another cleanup tool deleted platform manifests of v2.1.0 4 days ago and of v2.0.0 45 days ago, so neither pulls", demoOwner))
 	return nil
+}
+
+// otherToolDeletes deletes the container version named digest of pkgName
+// through the demo API, as a cleanup tool that does not know image
+// indexes does.
+func (d *demoEnv) otherToolDeletes(pkgName, digest string) error {
+	var id int64
+	for _, v := range d.gh.Active(demoOwner, "container", pkgName) {
+		if v.Name == digest {
+			id = v.ID
+		}
+	}
+	if id == 0 {
+		return fmt.Errorf("no active version %s in %s", digest, pkgName)
+	}
+	req, err := http.NewRequest(http.MethodDelete, fmt.Sprintf("/orgs/%s/packages/container/%s/versions/%d", demoOwner, pkgName, id), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+demoToken)
+	rec := &statusRecorder{header: http.Header{}}
+	d.gh.ServeHTTP(rec, req)
+	if rec.status != http.StatusNoContent {
+		return fmt.Errorf("delete %s in %s: status %d", digest, pkgName, rec.status)
+	}
+	return nil
+}
+
+// statusRecorder is the ResponseWriter of a request the demo sends to its
+// fake API in process: it keeps the status and drops the body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
 }
 
 // mirrorToRegistry makes deleting or restoring a container version through
@@ -251,6 +351,7 @@ func (d *demoEnv) settings(execute bool) (*settings, error) {
 		registryURL:      d.reg.URL(),
 		deletesPerMinute: cleanup.DefaultDeletesPerMinute,
 		verify:           true,
+		repair:           true,
 	}, nil
 }
 

@@ -321,8 +321,9 @@ func TestDemo(t *testing.T) {
 		want    []string
 		deleted bool
 	}{
-		{"dry run", nil, []string{"Dry run: nothing is deleted", "Totals (dry run, nothing deleted):", "keep-tags:latest", "child-of:sha256:", "| to delete |"}, false},
-		{"execute", []string{"--execute"}, []string{"Executing:", "deleted", "protected", "active versions before the run"}, true},
+		{"dry run", nil, []string{"Dry run: nothing is deleted", "Totals (dry run, nothing deleted):", "keep-tags:latest", "child-of:sha256:", "| to delete |",
+			"Broken images (platform manifests deleted before this run", "  v2.0.0  sha256:"}, false},
+		{"execute", []string{"--execute"}, []string{"Executing:", "deleted", "protected", "active versions before the run", "Broken images"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

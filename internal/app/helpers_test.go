@@ -63,7 +63,7 @@ type runner struct {
 	transport http.RoundTripper
 }
 
-func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
+func newRunner(t testing.TB, apiURL string, inputs map[string]string) *runner {
 	t.Helper()
 	dir := t.TempDir()
 	r := &runner{
@@ -112,7 +112,7 @@ func newRunner(t *testing.T, apiURL string, inputs map[string]string) *runner {
 }
 
 // run runs Main as the runner would start the action's container.
-func (r *runner) run(t *testing.T) {
+func (r *runner) run(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -173,7 +173,7 @@ func (r *runner) checkOutputs(t *testing.T, want map[string]string) {
 
 // parseOutputFile reads GITHUB_OUTPUT as the runner does: name=value lines
 // and name<<DELIMITER heredocs.
-func parseOutputFile(t *testing.T, s string) map[string]string {
+func parseOutputFile(t testing.TB, s string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	lines := strings.Split(s, "\n")
@@ -203,7 +203,7 @@ func parseOutputFile(t *testing.T, s string) map[string]string {
 }
 
 // readPlan decodes a plan file.
-func readPlan(t *testing.T, path string) *policy.Plan {
+func readPlan(t testing.TB, path string) *policy.Plan {
 	t.Helper()
 	p, err := readPlanFile(path)
 	if err != nil && !strings.Contains(err.Error(), "plan of a dry run") {

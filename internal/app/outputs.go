@@ -7,6 +7,7 @@ const (
 	outProtected = "protected-count"
 	outFailed    = "failed-count"
 	outDeferred  = "deferred-count"
+	outBroken    = "broken-count"
 	outPlan      = "plan"
 )
 
@@ -18,5 +19,6 @@ var Outputs = []struct{ Name, Description string }{
 	{outProtected, "Versions GitHub refuses to delete (5,000-download rule) or the guards keep: never a failure."},
 	{outFailed, "Versions or packages that failed; the run exits 1 when this is not 0."},
 	{outDeferred, "Planned deletions (in a restore run, restores) left for the next run (max-deletions, rate-limit budget)."},
+	{outBroken, "Broken images seen: tagged (or kept) image indexes whose platform manifests were deleted before this run, those repair healed included (the summary and the plan say what it restored). Never a failure."},
 	{outPlan, "Path to the plan file (JSON): every package and version with decision, reason and result."},
 }

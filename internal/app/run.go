@@ -38,6 +38,7 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger, journa
 		Clock:            d.clock,
 		DeletesPerMinute: s.deletesPerMinute,
 		Verify:           s.verify,
+		Repair:           s.repair,
 		Log:              log,
 		ProgressEvery:    d.progressEvery,
 	}

@@ -24,6 +24,7 @@ type settings struct {
 	registryURL      string
 	deletesPerMinute int
 	verify           bool
+	repair           bool
 	// restoreFrom is the plan to restore (nil: clean up).
 	restoreFrom *policy.Plan
 }
@@ -91,6 +92,14 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 			errs = append(errs, policy.InputErrorf(policy.InVerify, "%v", err))
 		}
 		s.verify = b
+	}
+
+	if v := in[policy.InRepair]; v != "" {
+		b, err := parseBool(v)
+		if err != nil {
+			errs = append(errs, policy.InputErrorf(policy.InRepair, "%v", err))
+		}
+		s.repair = b
 	}
 
 	if v := in[policy.InRegistryURL]; v != "" {

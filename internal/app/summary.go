@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pkgretention/retention/policy"
@@ -57,6 +58,14 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 		fmt.Fprintf(&b, "%s deferred to the next run: GitHub's rate limits stopped %s listing, so nothing in %s was decided or deleted; the next run lists %s again.\n\n",
 			plural(t.DeferredPackages, "package"), pick(t.DeferredPackages, "its", "their"), it, it)
 	}
+	if t.Repaired > 0 {
+		verb := "restored"
+		if p.DryRun {
+			verb = "would restore"
+		}
+		fmt.Fprintf(&b, "**Repair** %s %s that broken images missed (not deletions; once restored, versions of the plan like any other). %s still broken: see \"Broken images\" below.\n\n",
+			verb, plural(t.Repaired, "platform manifest"), pick(t.BrokenLeft, "1 image is", thousands(t.BrokenLeft)+" images are"))
+	}
 	if len(p.Packages) == 0 {
 		b.WriteString("No package matched the policy.\n")
 		return b.String()
@@ -93,6 +102,7 @@ func renderPackageSection(pkg policy.PackagePlan, p *policy.Plan, restore bool, 
 	case packageFailed(pkg):
 		fmt.Fprintf(&b, "**Failed**: %s. %s.\n\n", cell(packageError(pkg)), capitalize(cell(failureOutcome(pkg, restore))))
 	}
+	b.WriteString(brokenSection(pkg))
 	if len(pkg.Versions) == 0 {
 		return b.String()
 	}
@@ -197,3 +207,78 @@ var cellEscaper = strings.NewReplacer(
 
 // cell escapes a Markdown table cell.
 func cell(s string) string { return cellEscaper.Replace(s) }
+
+// brokenSection renders a package's broken images: tags, digest, the
+// children missing, since when (where the deleted versions were listed)
+// and what was done or is to be done. It is "" when the package has none.
+func brokenSection(pkg policy.PackagePlan) string {
+	if len(pkg.Broken) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	n := len(pkg.Broken)
+	fmt.Fprintf(&b, "**Broken images**: %s platform manifests were deleted before this run, so %s did not pull. Not a failure of this run.\n\n",
+		pick(n, "this image's", "these images'"), pick(n, "it", "they"))
+	b.WriteString("| tags | digest | missing | since | what to do |\n|---|---|---|---|---|\n")
+	for _, im := range pkg.Broken {
+		var missing, since []string
+		for _, m := range im.Missing {
+			missing = append(missing, short(m.Digest))
+			if m.DeletedAt != nil {
+				since = append(since, m.DeletedAt.UTC().Format("2006-01-02"))
+			}
+		}
+		if len(since) == 0 {
+			since = []string{"unknown"}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(strings.Join(im.Tags, ", ")), cell(short(im.Digest)),
+			cell(strings.Join(missing, ", ")), cell(strings.Join(since, ", ")), cell(repairAdvice(im)))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// repairAdvice says what a repair did for a broken image, or what to do.
+func repairAdvice(im policy.BrokenImage) string {
+	var restored, would, lost, refused, deferred int
+	for _, m := range im.Missing {
+		switch {
+		case m.Repair == policy.RepairRestored:
+			restored++
+		case m.Repair == policy.RepairWouldRestore:
+			would++
+		case m.Repair == policy.RepairNotRestorable:
+			lost++
+		case m.Repair == policy.RepairDeferred:
+			deferred++
+		case strings.HasPrefix(m.Repair, policy.RepairRefusedPrefix):
+			refused++
+		}
+	}
+	const rebuild = "push the tag again (rebuild), or delete the broken tag"
+	var parts []string
+	if restored > 0 {
+		parts = append(parts, fmt.Sprintf("restored %d", restored))
+	}
+	if would > 0 {
+		parts = append(parts, fmt.Sprintf("repair would restore %d", would))
+	}
+	if deferred > 0 {
+		parts = append(parts, fmt.Sprintf("%d left for the next run (rate limit)", deferred))
+	}
+	if refused > 0 {
+		parts = append(parts, fmt.Sprintf("%d restore refused by GitHub", refused))
+	}
+	if lost > 0 {
+		parts = append(parts, fmt.Sprintf("%d not restorable (deleted over 30 days ago, or never in this package)", lost))
+	}
+	switch {
+	case im.Healed():
+		return "healed: restored " + strconv.Itoa(restored)
+	case lost > 0 || refused > 0:
+		return strings.Join(parts, "; ") + ": " + rebuild
+	case len(parts) == 0:
+		return "repair: true restores it within 30 days of the deletion; else " + rebuild
+	}
+	return strings.Join(parts, "; ")
+}

@@ -42,10 +42,43 @@ func writeTable(w io.Writer, p *policy.Plan, restore bool) error {
 				return err
 			}
 		}
+		if err := writeBrokenTable(bw, pkg); err != nil {
+			return err
+		}
 		fmt.Fprintln(bw)
 	}
 	fmt.Fprintln(bw, totalsLine(p, restore))
 	return bw.err
+}
+
+// writeBrokenTable prints a package's broken images, one line per missing
+// child: the image's tags and digest, the child, when it was deleted
+// (known when repair listed the deleted versions) and what repair did or
+// would do with it ("-" without repair).
+func writeBrokenTable(w io.Writer, pkg policy.PackagePlan) error {
+	if len(pkg.Broken) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\n  Broken images (platform manifests deleted before this run, so they did not pull): %s\n", thousands(len(pkg.Broken)))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TAGS\tIMAGE\tMISSING\tDELETED\tREPAIR")
+	for _, im := range pkg.Broken {
+		tags := strings.Join(im.Tags, ",")
+		if tags == "" {
+			tags = "-"
+		}
+		for _, m := range im.Missing {
+			deleted, repair := "unknown", m.Repair
+			if m.DeletedAt != nil {
+				deleted = m.DeletedAt.UTC().Format("2006-01-02")
+			}
+			if repair == "" {
+				repair = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", oneLine(tags), short(im.Digest), short(m.Digest), deleted, oneLine(repair))
+		}
+	}
+	return tw.Flush()
 }
 
 // totalsLine is the one-line totals of a run, for logs and terminals.
@@ -70,6 +103,16 @@ func totalsLine(p *policy.Plan, restore bool) string {
 		thousands(t.Deleted), deleted, thousands(t.Kept), thousands(t.Protected), thousands(t.Failed), thousands(t.Deferred))
 	if t.DeferredPackages > 0 {
 		line += fmt.Sprintf("; %s deferred to the next run", plural(t.DeferredPackages, "package"))
+	}
+	if t.Repaired > 0 {
+		verb := "restored"
+		if p.DryRun {
+			verb = "would restore"
+		}
+		line += fmt.Sprintf("; repair: %s %s", verb, thousands(t.Repaired))
+	}
+	if t.Broken > 0 {
+		line += fmt.Sprintf("; %s, %s left broken", pick(t.Broken, "1 broken image", thousands(t.Broken)+" broken images"), thousands(t.BrokenLeft))
 	}
 	return line + "."
 }

@@ -23,6 +23,13 @@ type totals struct {
 	// being listed: left for the next run, not failed, and not counted in
 	// Deferred (a count of versions).
 	DeferredPackages int
+	// Broken counts the broken images the run saw (policy.BrokenImage),
+	// healed ones included: reported, never a failure. BrokenLeft counts
+	// those neither healed by repair nor deleted by the plan.
+	Broken, BrokenLeft int
+	// Repaired counts the missing children a repair restored (in a dry
+	// run: would restore), apart from deletions and from Restored.
+	Repaired int
 }
 
 // countTotals turns the plan's totals (policy.Plan.Totals) into the
@@ -45,6 +52,15 @@ func countTotals(p *policy.Plan, restore bool) totals {
 		RestoreSkipped: pt.RestoreSkipped,
 	}
 	for _, pkg := range p.Packages {
+		t.Broken += len(pkg.Broken)
+		t.BrokenLeft += len(stillBroken(pkg))
+		for i := range pkg.Broken {
+			for _, m := range pkg.Broken[i].Missing {
+				if m.Repair == policy.RepairRestored || m.Repair == policy.RepairWouldRestore {
+					t.Repaired++
+				}
+			}
+		}
 		switch {
 		case packageDeferred(pkg):
 			t.DeferredPackages++
@@ -124,4 +140,61 @@ func planFailed(p *policy.Plan) bool {
 		}
 	}
 	return false
+}
+
+// brokenNote names the broken images the run saw, at most a few: "2 broken
+// images (deleted platform manifests, the tags no longer pull): acme/app:v1,
+// acme/app:v2". It is "" when there are none.
+func brokenNote(p *policy.Plan) string {
+	const named = 5
+	var names []string
+	n := 0
+	for _, pkg := range p.Packages {
+		for _, b := range stillBroken(pkg) {
+			if n++; n <= named {
+				names = append(names, pkg.Owner+"/"+pkg.Name+brokenLabel(b))
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	list := strings.Join(names, ", ")
+	if n > named {
+		list += fmt.Sprintf(" and %s more", thousands(n-named))
+	}
+	return fmt.Sprintf("%s: %s (platform manifests deleted before this run, so the image does not pull; what to do is in the summary's \"Broken images\")",
+		pick(n, "1 broken image", thousands(n)+" broken images"), list)
+}
+
+// brokenLabel names a broken image by its first tag (":v1"), else by its
+// digest ("@sha256:…").
+func brokenLabel(b policy.BrokenImage) string {
+	if len(b.Tags) > 0 {
+		return ":" + b.Tags[0]
+	}
+	return "@" + b.Digest
+}
+
+// stillBroken returns the broken images of pkg that stay broken after the
+// run (in a dry run: would): neither healed by repair nor deleted by the
+// plan.
+func stillBroken(pkg policy.PackagePlan) []policy.BrokenImage {
+	if len(pkg.Broken) == 0 {
+		return nil
+	}
+	gone := map[int64]bool{}
+	for i := range pkg.Versions {
+		v := &pkg.Versions[i]
+		if v.Decision == policy.Delete && (v.Result == "" || v.Result == policy.ResultDeleted || v.Result == policy.ResultAlreadyGone) {
+			gone[v.ID] = true
+		}
+	}
+	var out []policy.BrokenImage
+	for _, b := range pkg.Broken {
+		if !b.Healed() && !gone[b.ID] {
+			out = append(out, b)
+		}
+	}
+	return out
 }

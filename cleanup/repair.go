@@ -1,0 +1,193 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pkgretention/retention/ghapi"
+	"github.com/pkgretention/retention/policy"
+)
+
+// repair restores, before the policy is applied, the manifests that
+// broken images miss: for every container package whose structure shows
+// a broken image, it lists the package's deleted versions (all pages,
+// lctx: a listing like any other) and restores each missing child found
+// there by digest, paced like deletions (ex). It restores nothing a broken
+// image does not name. A package with a restore then has its structure
+// read again, so that the policy judges a healed image whole. What was
+// done for each missing child is recorded in in.Broken (the plan's
+// broken images). In a dry run nothing is restored: each restorable child
+// is marked would-restore. The error is for a cancelled run only.
+func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy.PackageInput, pkgs map[string]ghapi.Package, now time.Time) error {
+	stopped := false // a rate limit stopped the restores: defer the rest
+	for i := range inputs {
+		in := &inputs[i]
+		if in.Type != policy.Container || !in.Complete || in.Structure == nil || len(in.Structure.Missing) == 0 {
+			continue
+		}
+		p, ok := pkgs[packageKey(in.Owner, in.Type, in.Name)]
+		if !ok {
+			continue
+		}
+		pl := planAlone(cfg.Policy, *in, now)
+		var vps []policy.VersionPlan
+		if pl != nil {
+			vps = pl.Versions
+		}
+		broken := policy.BrokenImages(in, vps)
+		if len(broken) == 0 {
+			continue
+		}
+		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), pluralWord(len(broken), "image", "images")))
+		restored, listErr, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
+		cfg.Log.EndGroup()
+		if err != nil {
+			return err
+		}
+		if listErr != nil {
+			// Without the deleted versions the package cannot be
+			// repaired as asked, and a broken image that could have been
+			// healed must not be judged broken: like an incomplete
+			// listing, nothing in the package is deleted.
+			in.Complete, in.Versions, in.Structure = false, nil, nil
+			in.Error = fmt.Sprintf("repair: deleted versions not listed, nothing deleted: %v", listErr)
+			if rateLimited(listErr) {
+				in.Deferred = true
+				in.Error = fmt.Sprintf("left for the next run, nothing deleted: GitHub's rate limit stopped the listing of deleted versions for repair: %v", listErr)
+			}
+			continue
+		}
+		if anyDeferred(broken) {
+			// A rate limit stopped the restores: deciding now would judge
+			// healable images broken. The package waits for the next run.
+			in.Complete, in.Versions, in.Structure, in.Deferred = false, nil, nil, true
+			in.Error = "left for the next run, nothing deleted: GitHub's rate limit stopped the restores of repair"
+			continue
+		}
+		in.Broken = broken
+		if len(restored) > 0 {
+			in.Versions = append(in.Versions, restored...)
+			readStructure(lctx, cfg, p, in, now)
+		}
+	}
+	return nil
+}
+
+// repairPackage fills in what repair does for each missing child of the
+// broken images of p and returns the versions it restored, as active
+// versions. listErr is the failure of the deleted-version listing (then
+// nothing is restored); err is for a cancelled run.
+func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.Package, broken []policy.BrokenImage, stopped *bool) (_ []policy.Version, listErr, err error) {
+	mark := func(outcome string) {
+		for b := range broken {
+			for m := range broken[b].Missing {
+				broken[b].Missing[m].Repair = outcome
+			}
+		}
+	}
+	if *stopped {
+		mark(policy.RepairDeferred)
+		return nil, nil, nil
+	}
+	deleted, err := cfg.API.ListVersions(lctx, p, "deleted")
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, err, nil
+	}
+	// A digest deleted more than once (pushed again, deleted again): the
+	// latest deletion is the one GitHub can still restore.
+	byName := make(map[string]policy.Version, len(deleted))
+	for _, v := range deleted {
+		if w, ok := byName[v.Name]; !ok || v.DeletedAt.After(w.DeletedAt) || (v.DeletedAt.Equal(w.DeletedAt) && v.ID > w.ID) {
+			byName[v.Name] = v
+		}
+	}
+	done := map[string]string{} // digest -> outcome, each restored once
+	var restored []policy.Version
+	for b := range broken {
+		for m := range broken[b].Missing {
+			mc := &broken[b].Missing[m]
+			v, ok := byName[mc.Digest]
+			if ok {
+				mc.VersionID = v.ID
+				if !v.DeletedAt.IsZero() {
+					at := v.DeletedAt.UTC()
+					mc.DeletedAt = &at
+				}
+			}
+			if outcome, seen := done[mc.Digest]; seen {
+				mc.Repair = outcome
+				continue
+			}
+			switch {
+			case !ok:
+				mc.Repair = policy.RepairNotRestorable
+			case *stopped:
+				mc.Repair = policy.RepairDeferred
+			case cfg.Policy.DryRun:
+				mc.Repair = policy.RepairWouldRestore
+				cfg.Log.Infof("would restore %s (id %d), missing from %s", v.Name, v.ID, broken[b].Digest)
+			default:
+				outcome, err := restoreOne(ctx, cfg, ex, p, v)
+				if err != nil {
+					return nil, nil, err
+				}
+				mc.Repair = outcome
+				switch {
+				case outcome == policy.RepairRestored:
+					cfg.Log.Infof("restored %s (id %d), missing from %s", v.Name, v.ID, broken[b].Digest)
+					v.DeletedAt = time.Time{}
+					restored = append(restored, v)
+				case outcome == policy.RepairDeferred:
+					*stopped = true
+					cfg.Log.Warningf("rate limit: the remaining restores are left for the next run")
+				default:
+					cfg.Log.Warningf("restore of %s (id %d) of %s package %s/%s refused: %s", v.Name, v.ID, p.Type, p.Owner.Login, p.Name, outcome)
+				}
+			}
+			done[mc.Digest] = mc.Repair
+		}
+	}
+	return restored, nil, nil
+}
+
+// restoreOne sends one restore, paced like a deletion, and returns its
+// outcome. A refusal is not retried. The error is for a cancelled run.
+func restoreOne(ctx context.Context, cfg Config, ex *executor, p ghapi.Package, v policy.Version) (string, error) {
+	if err := ex.pace(ctx); err != nil {
+		return "", err
+	}
+	err := cfg.API.RestoreVersion(ctx, p, v.ID)
+	ex.sentLate()
+	switch {
+	case err == nil:
+		return policy.RepairRestored, nil
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	case errors.Is(err, ghapi.ErrBudgetExhausted), errors.Is(err, ghapi.ErrSecondaryRateLimit):
+		return policy.RepairDeferred, nil
+	}
+	return policy.RepairRefusedPrefix + err.Error(), nil
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func anyDeferred(broken []policy.BrokenImage) bool {
+	for _, b := range broken {
+		for _, m := range b.Missing {
+			if m.Repair == policy.RepairDeferred {
+				return true
+			}
+		}
+	}
+	return false
+}
