@@ -32,8 +32,8 @@ func (a RunReader) Structure(ctx context.Context, owner, pkgName string, version
 		return st, err
 	}
 	if a.logf != nil && err == nil {
-		a.logf("image structure of %s: %d of %d versions read (%d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
-			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
+		a.logf("image structure of %s: %d of %d versions read (%d from the manifest cache; %d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
+			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.FromCache, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
 	}
 	return st, err
 }

@@ -25,6 +25,7 @@ const (
 	InRestoreFrom         = "restore-from"
 	InToken               = "token"
 	InVerify              = "verify"
+	InCachePath           = "cache-path"
 )
 
 // InputDef describes one input of the action. The one table of them,
@@ -101,6 +102,8 @@ var InputDefs = []InputDef{
 		Description: "Token with read:packages and delete:packages (GITHUB_TOKEN needs `permissions: packages: write`). Masked at once, never printed."},
 	{Name: InVerify, Bool: true, Default: "true",
 		Description: "After a real run, check that every kept container image still resolves: its tags and the children of its indexes."},
+	{Name: InCachePath, Arg: "PATH", // containers.CacheFileName, which a test keeps equal
+		Description: "File or folder for the manifest cache kept across runs (a folder holds `manifests.json.gz`); restore and save it with actions/cache. Content-addressed: an entry is used only if its bytes hash to its digest. Missing or unreadable: a cold start. Empty: no cache."},
 }
 
 // LookupInput returns the table entry of an input name.
