@@ -378,18 +378,27 @@ func TestRestoreBringsBackWholeImagesMembersFirst(t *testing.T) {
 }
 
 // When the post-run check fails after deletions (here the registry loses
-// the kept "main" image as the run deletes), the run fails, and the
-// summary says the deletions stand rather than that nothing was deleted.
+// the platform image a kept "rebuild" index shares with the deleted
+// release v1.0.0 as the run deletes), the run fails, and the summary says
+// the deletions stand rather than that nothing was deleted.
 func TestPostRunCheckFailureKeepsTheDeletionsInTheSummary(t *testing.T) {
 	w := newRegistryWorld(t, "private")
 	w.seed(t, -1)
+	shared := w.releases[0].Children[0].Digest
+	rebuild, err := w.reg.PushIndexOf(w.repo, []string{"rebuild"}, []string{shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: rebuild.Digest, Tags: rebuild.Tags, CreatedAt: epoch, UpdatedAt: epoch})
 	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
 		repo := containers.Repository(owner, name)
 		_ = w.reg.DeleteManifest(repo, v.Name)
-		_ = w.reg.DeleteManifest(repo, w.main.Digest) // lost behind the run's back
+		_ = w.reg.DeleteManifest(repo, shared) // lost behind the run's back
 	})
+	// Keep 3 tagged: rebuild, main, v1.2.0; v1.0.0 goes but for the
+	// platform image rebuild lists.
 	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(), "tag-state": "untagged",
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(), "tag-state": "tagged", "keep-latest": "3",
 	})
 	r.clock = w.clk
 	r.run(t)
@@ -419,6 +428,44 @@ func TestPostRunCheckFailureKeepsTheDeletionsInTheSummary(t *testing.T) {
 	}
 	if !strings.Contains(r.stdoutText, "::error::1 package failed") {
 		t.Errorf("no error annotation for the failed package:\n%s", r.stdoutText)
+	}
+}
+
+// The post-run check sends its HEADs only for what the run could have
+// broken: here the kept "rebuild" index, which shares a platform image
+// with the deleted v1.0.0 (its tag and that child: 2 HEADs). Before, it
+// checked every kept tag and every child of the kept indexes.
+func TestPostRunCheckHeadsOnlyWhatTheRunCouldBreak(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]string
+		heads  int
+	}{
+		// Untagged superseded builds go whole: no kept image shares a
+		// member with them (their members are theirs alone).
+		{"untagged", map[string]string{"tag-state": "untagged"}, 0},
+		{"keep latest", map[string]string{"tag-state": "tagged", "keep-latest": "3"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newRegistryWorld(t, "private")
+			w.seed(t, -1)
+			shared := w.releases[0].Children[0].Digest
+			rebuild, err := w.reg.PushIndexOf(w.repo, []string{"rebuild"}, []string{shared})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: rebuild.Digest, Tags: rebuild.Tags, CreatedAt: epoch, UpdatedAt: epoch})
+			w.reg.ResetCounts()
+			plan := w.run(t, tc.inputs)
+			if tot := plan.Totals(); tot.Deleted == 0 || tot.Failed != 0 {
+				t.Fatalf("deleted %d, failed %d", tot.Deleted, tot.Failed)
+			}
+			c := w.reg.Counts()
+			if got := c.ManifestHeadByTag + c.ManifestHeadByDigest; got != tc.heads {
+				t.Errorf("post-run check: %d HEADs (%d by tag, %d by digest), want %d", got, c.ManifestHeadByTag, c.ManifestHeadByDigest, tc.heads)
+			}
+			w.intact(t, rebuild)
+		})
 	}
 }
 
