@@ -536,3 +536,44 @@ func TestUnreadableIndexKeepsItsTaggedPlatformImages(t *testing.T) {
 		t.Errorf("%d mutating requests beside an unreadable index", n)
 	}
 }
+
+// With cache-path, a second run of the action on an unchanged package
+// reads no manifest and sends no registry request, plans the same, and
+// says so in the log and the summary.
+func TestActionManifestCacheSecondRunReadsNothing(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	cacheDir := t.TempDir() + "/"
+	runOnce := func() (*runner, *policy.Plan) {
+		r := newRunner(t, w.srv.URL, map[string]string{
+			"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+			"tag-state": "untagged", "dry-run": "true", "cache-path": cacheDir,
+		})
+		r.clock = w.clk
+		r.run(t)
+		if r.code != ExitOK {
+			t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+		}
+		return r, readPlan(t, r.planPath)
+	}
+	w.reg.ResetCounts()
+	_, cold := runOnce()
+	if n := w.reg.Counts().ManifestGets(); n == 0 {
+		t.Fatal("cold run read no manifest")
+	}
+	w.reg.ResetCounts()
+	r, warm := runOnce()
+	if c := w.reg.Counts(); c != (fakeregistry.Counts{}) {
+		t.Errorf("warm run sent registry requests: %+v", c)
+	}
+	for i := range cold.Packages[0].Versions {
+		a, b := cold.Packages[0].Versions[i], warm.Packages[0].Versions[i]
+		if a.Name != b.Name || a.Decision != b.Decision || a.Reason != b.Reason {
+			t.Errorf("version %s: %s %s cold, %s %s warm", a.Name, a.Decision, a.Reason, b.Decision, b.Reason)
+		}
+	}
+	want := "Manifest cache: 0 manifests read from the registry, 5 served from the cache, 0 rejected"
+	if !strings.Contains(r.summaryText, want) || !strings.Contains(r.stdoutText, want) {
+		t.Errorf("log or summary lacks %q:\n%s\n%s", want, r.stdoutText, r.summaryText)
+	}
+}
