@@ -2,7 +2,6 @@ package cleanup
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/pkgretention/retention/policy"
@@ -18,7 +17,7 @@ func verify(ctx context.Context, cfg Config, plan *policy.Plan) {
 		if pp.Type != policy.Container || !pp.Complete || !touched(pp) {
 			continue
 		}
-		risk, all := atRisk(pp)
+		risk, all := atRisk(pp, knownChildren(cfg, pp))
 		var tags, indexes []string
 		keptTags := 0
 		for _, v := range pp.Versions {
@@ -61,23 +60,36 @@ func gone(v policy.VersionPlan) bool {
 	return v.Result == policy.ResultDeleted || v.Result == policy.ResultAlreadyGone
 }
 
+// childrenKnower is implemented by registry readers that can say, without
+// a request, which manifests an index lists (from this run's reads or the
+// manifest cache).
+type childrenKnower interface {
+	KnownChildren(owner, pkgName, digest string) ([]string, bool)
+}
+
+// knownChildren returns the lookup of a deleted manifest's children for
+// atRisk; without one, every deleted manifest is unknown.
+func knownChildren(cfg Config, pp *policy.PackagePlan) func(digest string) ([]string, bool) {
+	k, ok := cfg.Containers.(childrenKnower)
+	if !ok {
+		return func(string) ([]string, bool) { return nil, false }
+	}
+	return func(d string) ([]string, bool) { return k.KnownChildren(pp.Owner, pp.Name, d) }
+}
+
 // atRisk returns the kept versions (by digest) a deletion of this run
 // could have broken: the kept parents of a deleted version (an index that
-// lost a member), the kept parents of a version that also had a deleted
-// parent (an image that shared a member with a deleted image), and the
-// kept ancestors of those (an index of indexes). Other kept images share
-// nothing with what was deleted: manifests are immutable, so their tags
-// and children are as the listing found them. When the structure is not
-// fully known (an unreadable manifest), all is true: check every kept tag.
-func atRisk(pp *policy.PackagePlan) (risk map[string]bool, all bool) {
+// lost a member), a kept member of a deleted index and the kept indexes
+// that also list it (images that shared a member with a deleted image),
+// and the kept ancestors of those (an index of indexes). Other kept
+// images share nothing with what was deleted: manifests are immutable, so
+// their tags and children are as the listing found them. When a manifest
+// was unreadable, all is true: check every kept tag, as before.
+func atRisk(pp *policy.PackagePlan, children func(digest string) ([]string, bool)) (risk map[string]bool, all bool) {
 	byName := make(map[string]*policy.VersionPlan, len(pp.Versions))
-	deleted := map[string]bool{}
 	for i := range pp.Versions {
 		v := &pp.Versions[i]
 		byName[v.Name] = v
-		if gone(*v) {
-			deleted[v.Name] = true
-		}
 		if v.Reason == policy.ReasonUnreadable {
 			all = true
 		}
@@ -91,14 +103,23 @@ func atRisk(pp *policy.PackagePlan) (risk map[string]bool, all bool) {
 		}
 	}
 	for _, v := range pp.Versions {
-		if deleted[v.Name] {
-			for _, p := range v.Parents {
-				add(p)
-			}
+		if !gone(v) {
 			continue
 		}
-		if slices.ContainsFunc(v.Parents, func(p string) bool { return deleted[p] }) {
-			for _, p := range v.Parents {
+		for _, p := range v.Parents {
+			add(p)
+		}
+		// A deleted index neither read nor cached: its members that
+		// were deleted too are covered above through their Parents;
+		// deleting the index itself breaks no other image.
+		members, _ := children(v.Name)
+		for _, m := range members {
+			mv := byName[m]
+			if mv == nil || gone(*mv) {
+				continue
+			}
+			add(m)
+			for _, p := range mv.Parents {
 				add(p)
 			}
 		}

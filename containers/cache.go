@@ -186,6 +186,17 @@ func (c *Cache) get(digest string) (cacheEntry, bool) {
 	return e, ok
 }
 
+// peek returns the manifest of digest, if cached, without counting a hit.
+func (c *Cache) peek(digest string) (cacheEntry, bool) {
+	if c == nil {
+		return cacheEntry{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[digest]
+	return e, ok
+}
+
 // has reports whether digest is cached, without counting a hit.
 func (c *Cache) has(digest string) bool {
 	if c == nil {

@@ -51,6 +51,26 @@ func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, 
 	return out, nil
 }
 
+// KnownChildren returns the manifests an image index lists (none for an
+// image) when this run read it or the manifest cache holds it; it sends no
+// request. The post-run check uses it for deleted versions, which can no
+// longer be read.
+func (a RunReader) KnownChildren(owner, pkgName, digest string) ([]string, bool) {
+	s, err := a.r.lazySession(owner, pkgName)
+	if err != nil {
+		return nil, false
+	}
+	if children, ok := s.known(digest); ok {
+		return children, true
+	}
+	if e, ok := a.r.opts.Cache.peek(digest); ok {
+		if res, err := parse(e.mediaType, e.raw); err == nil {
+			return res.children, true
+		}
+	}
+	return nil, false
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
