@@ -101,7 +101,7 @@ var InputDefs = []InputDef{
 	{Name: InToken, Default: "${{ github.token }}", Env: "GITHUB_TOKEN",
 		Description: "Token with read:packages and delete:packages (GITHUB_TOKEN needs `permissions: packages: write`). Masked at once, never printed."},
 	{Name: InVerify, Bool: true, Default: "true",
-		Description: "After a real run, check that every kept container image still resolves: its tags and the children of its indexes."},
+		Description: "After a real run, check that every kept container image the run could have broken (one that lost a member or shared one with a deleted image) still resolves: its tags and the children of its indexes."},
 	{Name: InCachePath, Arg: "PATH", // containers.CacheFileName, which a test keeps equal
 		Description: "File or folder for the manifest cache kept across runs (a folder holds `manifests.json.gz`); restore and save it with actions/cache. Content-addressed: an entry is used only if its bytes hash to its digest. Missing or unreadable: a cold start. Empty: no cache."},
 }
