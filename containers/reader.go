@@ -84,6 +84,10 @@ type Options struct {
 	Clock clock.Clock
 	// Logf receives warnings (retries, unreadable manifests); nil discards.
 	Logf func(format string, args ...any)
+	// Cache, when not nil, serves manifests read in earlier runs and keeps
+	// those read in this one (see Cache). A package whose manifests are all
+	// cached is planned without a request to the registry.
+	Cache *Cache
 }
 
 // Reader reads manifests from one registry. It is safe for concurrent use
@@ -113,12 +117,14 @@ type Reader struct {
 // session is the authenticated access to one repository.
 type session struct {
 	repo      name.Repository
+	cache     *Cache
 	once      sync.Once
 	puller    *remote.Puller
 	tr        http.RoundTripper // authenticated: Bearer on every request
 	err       error
 	mu        sync.Mutex
 	manifests map[string]readResult // manifests read, by digest
+	r         *Reader
 }
 
 // NewReader checks opts and returns a Reader. It sends no request.
@@ -203,6 +209,16 @@ func Repository(owner, pkgName string) string {
 // Basic password, then Bearer on every request. A failure is not kept:
 // the next call tries again.
 func (r *Reader) session(ctx context.Context, c *call, owner, pkgName string) (*session, error) {
+	s, err := r.lazySession(owner, pkgName)
+	if err != nil {
+		return nil, err
+	}
+	return s, r.authenticate(ctx, c, s)
+}
+
+// lazySession returns the session of a repository without authenticating:
+// reads served by the cache need none (see session.read).
+func (r *Reader) lazySession(owner, pkgName string) (*session, error) {
 	repoName := Repository(owner, pkgName)
 	repo, err := name.NewRepository(r.registry.RegistryStr()+"/"+repoName, name.StrictValidation)
 	if err != nil {
@@ -211,21 +227,26 @@ func (r *Reader) session(ctx context.Context, c *call, owner, pkgName string) (*
 	// name.NewRepository drops the registry's Insecure flag: restore it.
 	repo.Registry = r.registry
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	s := r.sessions[repoName]
 	if s == nil {
-		s = &session{repo: repo, manifests: map[string]readResult{}}
+		s = &session{repo: repo, cache: r.opts.Cache, manifests: map[string]readResult{}, r: r}
 		r.sessions[repoName] = s
 	}
-	r.mu.Unlock()
+	return s, nil
+}
+
+// authenticate runs the token flow of s once; a failure is not kept.
+func (r *Reader) authenticate(ctx context.Context, c *call, s *session) error {
 	s.once.Do(func() {
 		var tr http.RoundTripper
 		err := c.retry(ctx, "authenticate to "+r.registry.RegistryStr(), func(ctx context.Context) error {
 			var err error
-			tr, err = transport.NewWithContext(ctx, r.registry, r.auth, r.base, []string{repo.Scope(transport.PullScope)})
+			tr, err = transport.NewWithContext(ctx, r.registry, r.auth, r.base, []string{s.repo.Scope(transport.PullScope)})
 			return err
 		})
 		if err != nil {
-			s.err = fmt.Errorf("authenticate to registry %s for repository %s: %w%s", r.registry.RegistryStr(), repoName, err, authHint(err))
+			s.err = fmt.Errorf("authenticate to registry %s for repository %s: %w%s", r.registry.RegistryStr(), s.repo.RepositoryStr(), err, authHint(err))
 			return
 		}
 		// tr is a transport.Wrapper: go-containerregistry adds no retries
@@ -235,13 +256,13 @@ func (r *Reader) session(ctx context.Context, c *call, owner, pkgName string) (*
 	})
 	if s.err != nil {
 		r.mu.Lock()
-		if r.sessions[repoName] == s {
-			delete(r.sessions, repoName)
+		if r.sessions[s.repo.RepositoryStr()] == s {
+			delete(r.sessions, s.repo.RepositoryStr())
 		}
 		r.mu.Unlock()
-		return nil, s.err
+		return s.err
 	}
-	return s, nil
+	return nil
 }
 
 func authHint(err error) string {

@@ -32,8 +32,8 @@ func (a RunReader) Structure(ctx context.Context, owner, pkgName string, version
 		return st, err
 	}
 	if a.logf != nil && err == nil {
-		a.logf("image structure of %s: %d of %d versions read (%d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
-			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
+		a.logf("image structure of %s: %d of %d versions read (%d from the manifest cache; %d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
+			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.FromCache, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
 	}
 	return st, err
 }
@@ -49,6 +49,26 @@ func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, 
 		out[i] = p.String()
 	}
 	return out, nil
+}
+
+// KnownChildren returns the manifests an image index lists (none for an
+// image) when this run read it or the manifest cache holds it; it sends no
+// request. The post-run check uses it for deleted versions, which can no
+// longer be read.
+func (a RunReader) KnownChildren(owner, pkgName, digest string) ([]string, bool) {
+	s, err := a.r.lazySession(owner, pkgName)
+	if err != nil {
+		return nil, false
+	}
+	if children, ok := s.known(digest); ok {
+		return children, true
+	}
+	if e, ok := a.r.opts.Cache.peek(digest); ok {
+		if res, err := parse(e.mediaType, e.raw); err == nil {
+			return res.children, true
+		}
+	}
+	return nil, false
 }
 
 func plural(n int, one, many string) string {

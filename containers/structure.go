@@ -18,9 +18,13 @@ import (
 type Stats struct {
 	// Versions is the number of versions given.
 	Versions int
-	// ManifestsRead is the number of manifests fetched (GET by digest);
-	// each may count as a download of its version on ghcr.io.
+	// ManifestsRead is the number of manifests read (GET by digest, or
+	// served by the cache); each GET may count as a download of its
+	// version on ghcr.io.
 	ManifestsRead int
+	// FromCache is the number of manifests of ManifestsRead served by the
+	// manifest cache (Options.Cache) rather than the registry.
+	FromCache int
 	// Bytes is the size of the manifests read.
 	Bytes int64
 	// Failures is the number of manifests that could not be read after
@@ -95,12 +99,33 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		stats.Retries = int(c.retries.Load())
 		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures - stats.Gone
 	}()
+	cache := r.opts.Cache
+	if cache != nil {
+		names := make([]string, len(versions))
+		for i := range versions {
+			names[i] = versions[i].Name
+		}
+		cache.markLive(names)
+		hits := cache.Stats().Hits
+		defer func() { stats.FromCache = cache.Stats().Hits - hits }()
+	}
 	if len(toRead) == 0 {
 		return sb.st, stats, nil
 	}
-	s, err := r.session(ctx, c, owner, pkgName)
+	// Authenticate now unless every first read is cached: a package whose
+	// manifests are all cached is planned without a registry request, and
+	// a wrong token or repository is reported here, before any read.
+	s, err := r.lazySession(owner, pkgName)
 	if err != nil {
 		return nil, stats, err
+	}
+	for _, i := range toRead {
+		if !cache.has(versions[i].Name) {
+			if err := r.authenticate(ctx, c, s); err != nil {
+				return nil, stats, err
+			}
+			break
+		}
 	}
 
 	// Read in waves: an index listed by an index read (an index of
@@ -265,11 +290,22 @@ func (s *session) read(ctx context.Context, c *call, digest string) (readResult,
 	if res, ok := s.recall(digest); ok {
 		return res, nil // manifests are immutable: read once per run
 	}
+	if e, ok := s.cache.get(digest); ok {
+		// The cache holds only bytes that hash to their digest: they are
+		// what the registry would serve.
+		if res, err := parse(e.mediaType, e.raw); err == nil {
+			s.remember(digest, res)
+			return res, nil
+		}
+	}
 	ref, err := name.NewDigest(s.repo.Name()+"@"+digest, name.StrictValidation)
 	if err != nil {
 		return readResult{unreadable: fmt.Sprintf("version name %q is not a manifest digest", digest)}, nil
 	}
 	ref.Repository = s.repo // keep the registry's Insecure flag
+	if err := s.r.authenticate(ctx, c, s); err != nil {
+		return readResult{}, err
+	}
 	var desc *readDesc
 	err = c.retry(ctx, "read manifest "+digest+" of "+s.repo.RepositoryStr(), func(ctx context.Context) error {
 		d, err := s.puller.Get(ctx, ref)
@@ -293,6 +329,7 @@ func (s *session) read(ctx context.Context, c *call, digest string) (readResult,
 	if err != nil {
 		return readResult{unreadable: fmt.Sprintf("parse manifest: %v", err)}, nil
 	}
+	s.cache.put(digest, desc.mediaType, desc.raw)
 	s.remember(digest, res)
 	return res, nil
 }

@@ -27,6 +27,7 @@ const (
 	InToken               = "token"
 	InVerify              = "verify"
 	InRepair              = "repair"
+	InCachePath           = "cache-path"
 )
 
 // InputDef describes one input of the action. The one table of them,
@@ -104,9 +105,11 @@ var InputDefs = []InputDef{
 	{Name: InToken, Default: "${{ github.token }}", Env: "GITHUB_TOKEN",
 		Description: "Token with read:packages and delete:packages (GITHUB_TOKEN needs `permissions: packages: write`). Masked at once, never printed."},
 	{Name: InVerify, Bool: true, Default: "true",
-		Description: "After a real run, check that every kept container image still resolves: its tags and the children of its indexes."},
+		Description: "After a real run, check that every kept container image the run could have broken (one that lost a member or shared one with a deleted image) still resolves: its tags and the children of its indexes."},
 	{Name: InRepair, Bool: true, Default: "false",
 		Description: "Before applying the policy, restore the platform manifests that broken images (tagged or kept image indexes) miss, from the package's deleted versions, within GitHub's 30-day window. In a dry run: report what would be restored."},
+	{Name: InCachePath, Arg: "PATH", // containers.CacheFileName, which a test keeps equal
+		Description: "File or folder for the manifest cache kept across runs (a folder holds `manifests.json.gz`); restore and save it with actions/cache. Content-addressed: an entry is used only if its bytes hash to its digest. Missing or unreadable: a cold start. Empty: no cache."},
 }
 
 // LookupInput returns the table entry of an input name.

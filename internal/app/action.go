@@ -56,7 +56,7 @@ func runAction(ctx context.Context, args []string, getenv func(string) string, s
 		code = ExitFailed
 	}
 	restore := s.restoreFrom != nil
-	t := reportAction(gha, getenv, plan, restore, planPath)
+	t := reportAction(gha, getenv, plan, restore, planPath, s.cacheLine)
 	if runErr != nil {
 		gha.Errorf("the run stopped early: %v", runErr)
 		code = ExitFailed
@@ -85,7 +85,7 @@ func newAction(getenv func(string) string, stdout io.Writer) (*githubactions.Act
 
 // reportAction sets the outputs, writes the step summary and logs the
 // totals, the plan file and any deferred work. It returns the totals.
-func reportAction(gha *githubactions.Action, getenv func(string) string, plan *policy.Plan, restore bool, planPath string) totals {
+func reportAction(gha *githubactions.Action, getenv func(string) string, plan *policy.Plan, restore bool, planPath, cacheLine string) totals {
 	t := countTotals(plan, restore)
 	outputs := [][2]string{
 		{outDeleted, strconv.Itoa(t.Deleted)},
@@ -104,7 +104,11 @@ func reportAction(gha *githubactions.Action, getenv func(string) string, plan *p
 		gha.Warningf("outputs not set: %v", err)
 	}
 	if err := fileCommand(getenv, "GITHUB_STEP_SUMMARY", func() {
-		gha.AddStepSummary(renderSummary(plan, restore, planPath, defaultSummaryLimits))
+		summary := renderSummary(plan, restore, planPath, defaultSummaryLimits)
+		if cacheLine != "" {
+			summary += "\n" + cacheLine + "\n"
+		}
+		gha.AddStepSummary(summary)
 	}); err != nil {
 		gha.Warningf("step summary not written: %v", err)
 	}

@@ -19,6 +19,8 @@ type cliOptions struct {
 	json     bool
 	planFile string
 	execute  bool // demo only
+	// cachePath is the demo's cache-path (the real run takes the input).
+	cachePath string
 }
 
 // inputFlag is a flag.Value holding an input's raw text: validation is
@@ -73,6 +75,7 @@ func parseCLI(args []string, demo bool) (rawInputs, cliOptions, error) {
 	fs.BoolVar(&opts.json, "json", false, "")
 	if demo {
 		fs.BoolVar(&opts.execute, "execute", false, "")
+		fs.StringVar(&opts.cachePath, policy.InCachePath, "", "")
 	} else {
 		fs.StringVar(&opts.planFile, "plan-file", "", "")
 		for _, def := range policy.InputDefs {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -387,18 +388,27 @@ func TestRestoreBringsBackWholeImagesMembersFirst(t *testing.T) {
 }
 
 // When the post-run check fails after deletions (here the registry loses
-// the kept "main" image as the run deletes), the run fails, and the
-// summary says the deletions stand rather than that nothing was deleted.
+// the platform image a kept "rebuild" index shares with the deleted
+// release v1.0.0 as the run deletes), the run fails, and the summary says
+// the deletions stand rather than that nothing was deleted.
 func TestPostRunCheckFailureKeepsTheDeletionsInTheSummary(t *testing.T) {
 	w := newRegistryWorld(t, "private")
 	w.seed(t, -1)
+	shared := w.releases[0].Children[0].Digest
+	rebuild, err := w.reg.PushIndexOf(w.repo, []string{"rebuild"}, []string{shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: rebuild.Digest, Tags: rebuild.Tags, CreatedAt: epoch, UpdatedAt: epoch})
 	w.gh.OnDelete(func(owner, typ, name string, v fakegh.Version) {
 		repo := containers.Repository(owner, name)
 		_ = w.reg.DeleteManifest(repo, v.Name)
-		_ = w.reg.DeleteManifest(repo, w.main.Digest) // lost behind the run's back
+		_ = w.reg.DeleteManifest(repo, shared) // lost behind the run's back
 	})
+	// Keep 3 tagged: rebuild, main, v1.2.0; v1.0.0 goes but for the
+	// platform image rebuild lists.
 	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(), "tag-state": "untagged",
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(), "tag-state": "tagged", "keep-latest": "3",
 	})
 	r.clock = w.clk
 	r.run(t)
@@ -428,6 +438,55 @@ func TestPostRunCheckFailureKeepsTheDeletionsInTheSummary(t *testing.T) {
 	}
 	if !strings.Contains(r.stdoutText, "::error::1 package failed") {
 		t.Errorf("no error annotation for the failed package:\n%s", r.stdoutText)
+	}
+}
+
+// The post-run check sends its HEADs only for what the run could have
+// broken: here the kept "rebuild" index, which shares a platform image
+// with the deleted v1.0.0 (its tag and that child: 2 HEADs). Before, it
+// checked every kept tag and every child of the kept indexes.
+func TestPostRunCheckHeadsOnlyWhatTheRunCouldBreak(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]string
+		heads  int
+	}{
+		// Untagged superseded builds go whole: no kept image shares a
+		// member with them (their members are theirs alone).
+		{"untagged", map[string]string{"tag-state": "untagged"}, 0},
+		{"keep latest", map[string]string{"tag-state": "tagged", "keep-latest": "3"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The run also sends HEADs by tag while deleting (the
+			// re-check for versions put in use since the listing): the
+			// post-run check's are what a run with verify sends beyond
+			// the same run without it.
+			heads := func(verify string) int {
+				w := newRegistryWorld(t, "private")
+				w.seed(t, -1)
+				shared := w.releases[0].Children[0].Digest
+				rebuild, err := w.reg.PushIndexOf(w.repo, []string{"rebuild"}, []string{shared})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.gh.AddVersion("acme", "container", "app", fakegh.Version{Name: rebuild.Digest, Tags: rebuild.Tags, CreatedAt: epoch, UpdatedAt: epoch})
+				w.reg.ResetCounts()
+				inputs := map[string]string{"verify": verify}
+				for k, v := range tc.inputs {
+					inputs[k] = v
+				}
+				plan := w.run(t, inputs)
+				if tot := plan.Totals(); tot.Deleted == 0 || tot.Failed != 0 {
+					t.Fatalf("deleted %d, failed %d", tot.Deleted, tot.Failed)
+				}
+				w.intact(t, rebuild)
+				c := w.reg.Counts()
+				return c.ManifestHeadByTag + c.ManifestHeadByDigest
+			}
+			if got := heads("true") - heads("false"); got != tc.heads {
+				t.Errorf("post-run check: %d HEADs, want %d", got, tc.heads)
+			}
+		})
 	}
 }
 
@@ -499,5 +558,56 @@ func TestUnreadableIndexKeepsItsTaggedPlatformImages(t *testing.T) {
 	w.intact(t, v2)
 	if n := w.gh.Mutations(); n != 0 {
 		t.Errorf("%d mutating requests beside an unreadable index", n)
+	}
+}
+
+// With cache-path, a second run of the action on an unchanged package
+// reads no manifest and sends no registry request, plans the same, and
+// says so in the log and the summary.
+func TestActionManifestCacheSecondRunReadsNothing(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	cacheDir := t.TempDir() + "/"
+	runOnce := func() (*runner, *policy.Plan) {
+		r := newRunner(t, w.srv.URL, map[string]string{
+			"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+			"tag-state": "untagged", "dry-run": "true", "cache-path": cacheDir,
+		})
+		r.clock = w.clk
+		r.run(t)
+		if r.code != ExitOK {
+			t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+		}
+		return r, readPlan(t, r.planPath)
+	}
+	w.reg.ResetCounts()
+	coldRun, cold := runOnce()
+	if n := w.reg.Counts().ManifestGets(); n == 0 {
+		t.Fatal("cold run read no manifest")
+	}
+	read := regexp.MustCompile(`Manifest cache: (\d+) manifests read from the registry`).FindStringSubmatch(coldRun.summaryText)
+	if read == nil {
+		t.Fatalf("cold run's summary lacks the cache line:\n%s", coldRun.summaryText)
+	}
+	w.reg.ResetCounts()
+	r, warm := runOnce()
+	// This registry is not ghcr.io by name, so the run asks its referrers
+	// API once (404: none) and logs in for that; on ghcr.io it is never
+	// asked and a warm run sends no registry request at all
+	// (TestCacheWarmRunReadsNothing in containers). No manifest is read.
+	c := w.reg.Counts()
+	c.Referrers, c.Token, c.Unauthorized = 0, 0, 0
+	if c != (fakeregistry.Counts{}) {
+		t.Errorf("warm run sent registry requests beside the referrers API: %+v", c)
+	}
+	for i := range cold.Packages[0].Versions {
+		a, b := cold.Packages[0].Versions[i], warm.Packages[0].Versions[i]
+		if a.Name != b.Name || a.Decision != b.Decision || a.Reason != b.Reason {
+			t.Errorf("version %s: %s %s cold, %s %s warm", a.Name, a.Decision, a.Reason, b.Decision, b.Reason)
+		}
+	}
+	want := "Manifest cache: 0 manifests read from the registry, " + read[1] + " served from the cache, 0 rejected"
+	if !strings.Contains(r.summaryText, want) || !strings.Contains(r.stdoutText, want) {
+		t.Errorf("log or summary lacks %q:\n%s\n%s", want, r.stdoutText, r.summaryText)
 	}
 }

@@ -385,6 +385,7 @@ func runDemoIn(ctx context.Context, args []string, stdout, stderr io.Writer, dir
 		fmt.Fprintf(stderr, "retention demo: %v\n", err)
 		return ExitFailed
 	}
+	s.cachePath = opts.cachePath
 
 	intro := stdout
 	if opts.json {

@@ -45,13 +45,18 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger, journa
 	if s.restoreFrom != nil {
 		return cleanup.Restore(ctx, cfg, s.restoreFrom)
 	}
+	var cache *containers.Cache
 	if needsRegistry(s.policy) {
+		if s.cachePath != "" {
+			cache = containers.LoadCache(s.cachePath, log.Infof, log.Warningf)
+		}
 		reader, err := containers.NewReader(containers.Options{
 			RegistryURL: s.registryURL,
 			Token:       s.token,
 			Transport:   d.transport,
 			Clock:       d.clock,
 			Logf:        log.Warningf,
+			Cache:       cache,
 		})
 		if err != nil {
 			return nil, err
@@ -67,7 +72,36 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger, journa
 			}
 		}()
 	}
-	return cleanup.Run(ctx, cfg)
+	plan, err := cleanup.Run(ctx, cfg)
+	if cache != nil {
+		// Saved after a failed run too: every entry hashes to its digest,
+		// so what was read is right whatever happened after.
+		s.cacheLine = saveCache(cache, log)
+	}
+	return plan, err
+}
+
+// saveCache writes the manifest cache, logs what it did this run, and
+// returns that line for the summary.
+func saveCache(cache *containers.Cache, log cleanup.Logger) string {
+	st := cache.Stats()
+	line := fmt.Sprintf("Manifest cache: %d %s read from the registry, %d served from the cache, %d rejected (bytes not matching their digest)",
+		st.Stored, pluralWord(st.Stored, "manifest", "manifests"), st.Hits, st.Rejected)
+	n, size, err := cache.Save()
+	if err != nil {
+		log.Warningf("%v: the next run reads those manifests again", err)
+		return line + "; not saved."
+	}
+	line += fmt.Sprintf("; %d %s saved to %s (%d bytes).", n, pluralWord(n, "entry", "entries"), cache.Path(), size)
+	log.Infof("%s", line)
+	return line
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // needsRegistry reports whether any rule covers container packages.

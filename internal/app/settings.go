@@ -25,6 +25,11 @@ type settings struct {
 	deletesPerMinute int
 	verify           bool
 	repair           bool
+	// cachePath is the cache-path input: the manifest cache's file or
+	// folder ("" = no cache).
+	cachePath string
+	// cacheLine, set by runJob, says what the manifest cache did.
+	cacheLine string
 	// restoreFrom is the plan to restore (nil: clean up).
 	restoreFrom *policy.Plan
 }
@@ -112,6 +117,8 @@ func loadSettings(in rawInputs, getenv func(string) string, needToken bool) (*se
 	} else if apiURL != nil {
 		s.registryURL = defaultRegistryURL(apiURL)
 	}
+
+	s.cachePath = strings.TrimSpace(in[policy.InCachePath])
 
 	if path := in[policy.InRestoreFrom]; path != "" {
 		plan, err := readPlanFile(path)

@@ -1,0 +1,374 @@
+package containers_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkgretention/retention/containers"
+	"github.com/pkgretention/retention/internal/clock"
+	"github.com/pkgretention/retention/internal/fakeregistry"
+	"github.com/pkgretention/retention/policy"
+)
+
+// cachedReader is a Reader of reg using the cache at path, loaded now.
+func cachedReader(t testing.TB, reg *fakeregistry.Registry, path string) (*containers.Reader, *containers.Cache) {
+	t.Helper()
+	var cache *containers.Cache
+	if path != "" {
+		cache = containers.LoadCache(path, t.Logf, t.Logf)
+	}
+	r, err := containers.NewReader(containers.Options{
+		RegistryURL: reg.URL(), Token: reg.Token(), Clock: clock.NewFake(time.Now()), Cache: cache,
+		Transport: &http.Transport{MaxIdleConnsPerHost: containers.DefaultConcurrency},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, cache
+}
+
+func listed(reg *fakeregistry.Registry) []policy.Version {
+	var vs []policy.Version
+	for _, m := range reg.Manifests(repo) {
+		vs = append(vs, policy.Version{ID: id(m.Seq), Name: m.Digest, Tags: m.Tags})
+	}
+	return vs
+}
+
+func structureWith(t testing.TB, reg *fakeregistry.Registry, path string, vs []policy.Version, alsoRead map[int64]bool) (*policy.Structure, containers.Stats, *containers.Cache) {
+	t.Helper()
+	r, cache := cachedReader(t, reg, path)
+	st, stats, err := r.StructureAlso(context.Background(), owner, pkg, vs, alsoRead)
+	if err != nil {
+		t.Fatalf("StructureAlso: %v", err)
+	}
+	if cache != nil {
+		if _, _, err := cache.Save(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, stats, cache
+}
+
+// TestCacheWarmRunReadsNothing: a second run on an unchanged package of
+// 20,000 versions sends no request to the registry at all (not even the
+// token exchange); after new pushes it reads only the new tagged versions.
+func TestCacheWarmRunReadsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pushes 20,000 versions")
+	}
+	reg := startRegistry(t)
+	for i := range 19_938 {
+		if _, err := reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{fmt.Sprintf("b%d", i)}, LayerSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 62 {
+		if _, err := reg.PushImage(repo, fakeregistry.ImageOptions{LayerSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir() + "/"
+	vs := listed(reg)
+	if len(vs) != 20_000 {
+		t.Fatalf("%d versions", len(vs))
+	}
+
+	reg.ResetCounts()
+	_, cold, _ := structureWith(t, reg, dir, vs, nil)
+	if got := reg.Counts().ManifestGets(); got != 19_938 || cold.FromCache != 0 {
+		t.Fatalf("cold run: %d manifest GETs, %d from cache; want 19938, 0", got, cold.FromCache)
+	}
+
+	reg.ResetCounts()
+	_, warm, cache := structureWith(t, reg, dir, vs, nil)
+	if c := reg.Counts(); c != (fakeregistry.Counts{}) {
+		t.Errorf("warm run sent requests: %+v", c)
+	}
+	if warm.ManifestsRead != 19_938 || warm.FromCache != 19_938 || warm.Requests != 0 {
+		t.Errorf("warm run: %+v", warm)
+	}
+	if st := cache.Stats(); st.Hits != 19_938 || st.Stored != 0 || st.Rejected != 0 {
+		t.Errorf("cache stats %+v", st)
+	}
+
+	// Five new pushes: a 2-platform index with attestations (1 tagged
+	// read, its untagged members are not read) and 4 tagged images.
+	if _, err := reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"new"}, Attestations: true, LayerSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if _, err := reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{fmt.Sprintf("n%d", i)}, LayerSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs = listed(reg)
+	reg.ResetCounts()
+	_, after, _ := structureWith(t, reg, dir, vs, nil)
+	if got := reg.Counts().ManifestGetByDigest; got != 5 {
+		t.Errorf("after 5 new tagged versions: %d manifest GETs, want 5", got)
+	}
+	if after.FromCache != 19_938 {
+		t.Errorf("after: %d from cache", after.FromCache)
+	}
+}
+
+// TestCacheTamperedEntry: an entry whose bytes were altered (here: an
+// index with a platform manifest removed, which would expose that
+// platform to deletion) is rejected, read again, and the structure is the
+// one a run without cache finds.
+func TestCacheTamperedEntry(t *testing.T) {
+	reg := startRegistry(t)
+	idx, err := reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"v1"}, Attestations: true, LayerSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := listed(reg)
+	want, _, _ := structureWith(t, reg, "", vs, nil)
+	path := filepath.Join(t.TempDir(), "cache.json.gz")
+	structureWith(t, reg, path, vs, nil)
+
+	rewriteCache(t, path, func(digest, manifest string) string {
+		if digest != idx.Digest {
+			return manifest
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+			t.Fatal(err)
+		}
+		m["manifests"] = m["manifests"].([]any)[:1]
+		b, _ := json.Marshal(m)
+		return string(b)
+	})
+
+	reg.ResetCounts()
+	got, _, cache := structureWith(t, reg, path, vs, nil)
+	if st := cache.Stats(); st.Rejected != 1 || st.Hits != 0 || st.Stored != 1 {
+		t.Errorf("cache stats %+v, want 1 rejected, 1 stored", st)
+	}
+	if n := reg.Reads(repo, idx.Digest); n != 1 {
+		t.Errorf("index read %d times, want 1", n)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("structure with tampered cache\n%v\nwant\n%v", got, want)
+	}
+	// The entry saved after the re-read is good again.
+	reg.ResetCounts()
+	structureWith(t, reg, path, vs, nil)
+	if n := reg.Counts().ManifestGets(); n != 0 {
+		t.Errorf("third run: %d GETs", n)
+	}
+}
+
+// rewriteCache applies f to every entry's manifest of the cache file.
+func rewriteCache(t *testing.T, path string, f func(digest, manifest string) string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf struct {
+		Format  int                 `json:"format"`
+		Entries []map[string]string `json:"entries"`
+	}
+	if err := json.NewDecoder(zr).Decode(&cf); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range cf.Entries {
+		e["manifest"] = f(e["digest"], e["manifest"])
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(cf); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCacheColdStarts: a missing, empty, truncated or foreign file is a
+// cold start with a notice, and the run reads from the registry.
+func TestCacheColdStarts(t *testing.T) {
+	reg := startRegistry(t)
+	if _, err := reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{"v1"}, LayerSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	vs := listed(reg)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		content []byte // nil: no file
+		notice  string
+	}{
+		{"missing", nil, "none yet"},
+		{"empty", []byte{}, "unreadable"},
+		{"not gzip", []byte("{}"), "unreadable"},
+		{"truncated", gzipped(t, `{"format":1,"entries":[{"digest":`), "unreadable"},
+		{"other format", gzipped(t, `{"format":99,"entries":[]}`), "unreadable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if tc.content != nil {
+				if err := os.WriteFile(path, tc.content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var notes []string
+			cache := containers.LoadCache(path, func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }, t.Errorf)
+			if len(notes) != 1 || !strings.Contains(notes[0], tc.notice) || !strings.Contains(notes[0], "cold start") {
+				t.Errorf("notices %q, want one with %q", notes, tc.notice)
+			}
+			reg.ResetCounts()
+			r, err := containers.NewReader(containers.Options{RegistryURL: reg.URL(), Token: reg.Token(), Cache: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := r.Structure(context.Background(), owner, pkg, vs); err != nil {
+				t.Fatal(err)
+			}
+			if n := reg.Counts().ManifestGets(); n != 1 {
+				t.Errorf("%d GETs, want 1", n)
+			}
+			if n, _, err := cache.Save(); err != nil || n != 1 {
+				t.Errorf("Save: %d entries, %v", n, err)
+			}
+		})
+	}
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(s))
+	zw.Close()
+	return buf.Bytes()
+}
+
+// TestCachePrunesUnlisted: entries of digests no longer listed are not
+// saved.
+func TestCachePrunesUnlisted(t *testing.T) {
+	reg := startRegistry(t)
+	for i := range 3 {
+		if _, err := reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{fmt.Sprintf("v%d", i)}, LayerSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs := listed(reg)
+	path := filepath.Join(t.TempDir(), "c")
+	structureWith(t, reg, path, vs, nil)
+	r, cache := cachedReader(t, reg, path)
+	if _, _, err := r.Structure(context.Background(), owner, pkg, vs[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := cache.Save(); err != nil || n != 2 {
+		t.Errorf("saved %d entries (%v), want 2", n, err)
+	}
+}
+
+// TestCacheSameStructureRandomised: on random packages, with a cache
+// filled by an earlier run over part of the versions (some entries
+// tampered), the structure, and so the plan, is the one found without a
+// cache.
+func TestCacheSameStructureRandomised(t *testing.T) {
+	for seed := range uint64(12) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 16))
+			reg := startRegistry(t)
+			for i := range 5 + rng.IntN(20) {
+				var tags []string
+				if rng.IntN(3) > 0 {
+					tags = []string{fmt.Sprintf("t%d", i)}
+				}
+				var p fakeregistry.Pushed
+				var err error
+				switch rng.IntN(3) {
+				case 0:
+					p, err = reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: tags, Attestations: rng.IntN(2) == 0, LayerSize: 1})
+				default:
+					p, err = reg.PushImage(repo, fakeregistry.ImageOptions{Tags: tags, LayerSize: 1})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rng.IntN(3) == 0 {
+					if _, err := reg.PushSignature(repo, p.Digest); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if rng.IntN(4) == 0 {
+					if _, _, err := reg.PushReferrer(repo, p.Digest, ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			vs := listed(reg)
+			alsoRead := map[int64]bool{}
+			for _, v := range vs {
+				if rng.IntN(5) == 0 {
+					alsoRead[v.ID] = true
+				}
+			}
+			want, _, _ := structureWith(t, reg, "", vs, alsoRead)
+
+			path := filepath.Join(t.TempDir(), "c")
+			var part []policy.Version
+			for _, v := range vs {
+				if rng.IntN(2) == 0 {
+					part = append(part, v)
+				}
+			}
+			structureWith(t, reg, path, part, nil)
+			rewriteCache(t, path, func(_, m string) string {
+				if rng.IntN(4) == 0 {
+					return strings.Replace(m, "sha256:", "sha256:0", 1)
+				}
+				return m
+			})
+			got, _, _ := structureWith(t, reg, path, vs, alsoRead)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("with cache\n%v\nwithout\n%v", got, want)
+			}
+			again, stats, _ := structureWith(t, reg, path, vs, alsoRead)
+			if !reflect.DeepEqual(again, want) || stats.FromCache != stats.ManifestsRead {
+				t.Errorf("warm: %+v\n%v\nwithout\n%v", stats, again, want)
+			}
+		})
+	}
+}
+
+// TestCacheFileNameInInputDescription: the cache-path input's description
+// names the file a folder holds.
+func TestCacheFileNameInInputDescription(t *testing.T) {
+	d, ok := policy.LookupInput(policy.InCachePath)
+	if !ok || !strings.Contains(d.Description, "`"+containers.CacheFileName+"`") {
+		t.Errorf("cache-path description %q does not name %s", d.Description, containers.CacheFileName)
+	}
+}
+
+func startRegistry(t testing.TB) *fakeregistry.Registry {
+	t.Helper()
+	reg, err := fakeregistry.Start(fakeregistry.Options{Token: "ghp_test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	return reg
+}
