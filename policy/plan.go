@@ -98,6 +98,17 @@ func (b *BrokenImage) Healed() bool {
 	return len(b.Missing) > 0
 }
 
+// WouldHeal reports whether every missing child of b was restored, or in
+// a dry run would be: what a dry run previews as healed.
+func (b *BrokenImage) WouldHeal() bool {
+	for _, m := range b.Missing {
+		if m.Repair != RepairRestored && m.Repair != RepairWouldRestore {
+			return false
+		}
+	}
+	return len(b.Missing) > 0
+}
+
 // Decision is what the plan says about one version.
 type Decision string
 

@@ -267,6 +267,20 @@ func TestRepairDryRunRestoresNothingAndSaysWhatItWould(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("repair outcomes %v, want %v", got, want)
 	}
+	// The preview says what the real run then reports (see
+	// TestRepairHealsWhatTheWindowAllowsAndReportsTheRest): the images
+	// repair would heal are not named as left broken.
+	if !strings.Contains(r.stdoutText, "::warning::1 broken image: acme/app:v1.0.0") {
+		t.Errorf("no warning naming only the image a repair would leave broken:\n%s", r.stdoutText)
+	}
+	for _, s := range []string{"**Repair** would restore 2 platform manifests", "1 image would still be broken", "3 broken images, 1 left broken"} {
+		if !strings.Contains(r.summaryText+r.stdoutText, s) {
+			t.Errorf("dry run lacks %q:\n%s\n%s", s, r.summaryText, r.stdoutText)
+		}
+	}
+	if r.outputs[outBroken] != "3" {
+		t.Errorf("broken-count %q, want 3: the broken images seen", r.outputs[outBroken])
+	}
 }
 
 func TestRefusedRestoreIsReportedNotRetried(t *testing.T) {

@@ -59,12 +59,12 @@ func renderSummary(p *policy.Plan, restore bool, planPath string, lim summaryLim
 			plural(t.DeferredPackages, "package"), pick(t.DeferredPackages, "its", "their"), it, it)
 	}
 	if t.Repaired > 0 {
-		verb := "restored"
+		verb, left := "restored", pick(t.BrokenLeft, "1 image is", thousands(t.BrokenLeft)+" images are")+" still broken"
 		if p.DryRun {
-			verb = "would restore"
+			verb, left = "would restore", pick(t.BrokenLeft, "1 image", thousands(t.BrokenLeft)+" images")+" would still be broken"
 		}
-		fmt.Fprintf(&b, "**Repair** %s %s that broken images missed (not deletions; once restored, versions of the plan like any other). %s still broken: see \"Broken images\" below.\n\n",
-			verb, plural(t.Repaired, "platform manifest"), pick(t.BrokenLeft, "1 image is", thousands(t.BrokenLeft)+" images are"))
+		fmt.Fprintf(&b, "**Repair** %s %s that broken images missed (not deletions; once restored, versions of the plan like any other). %s: see \"Broken images\" below.\n\n",
+			verb, plural(t.Repaired, "platform manifest"), left)
 	}
 	if len(p.Packages) == 0 {
 		b.WriteString("No package matched the policy.\n")

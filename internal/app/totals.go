@@ -192,7 +192,7 @@ func stillBroken(pkg policy.PackagePlan) []policy.BrokenImage {
 	}
 	var out []policy.BrokenImage
 	for _, b := range pkg.Broken {
-		if !b.Healed() && !gone[b.ID] {
+		if !b.WouldHeal() && !gone[b.ID] {
 			out = append(out, b)
 		}
 	}
