@@ -306,6 +306,12 @@ func (c *Cache) Save() (entries int, size int64, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
 	}
+	// Readable by others: a docker action runs as root, and the step that
+	// saves the cache (actions/cache/save's tar) runs as the runner's user.
+	// CreateTemp's 0600 would leave it unreadable there.
+	if err := tmp.Chmod(0o644); err != nil {
+		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
+	}
 	if err := tmp.Close(); err != nil {
 		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
 	}

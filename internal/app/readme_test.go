@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -484,6 +483,22 @@ func workflowRun(t *testing.T, w *registryWorld, s ghStep, ctx exprContexts) *ru
 	r.token = github["token"].(string)
 	r.clock = w.clk
 	r.transport = hostRoutes{"api.github.com": w.srv.URL, "ghcr.io": w.reg.URL()}
+	// A docker action starts in the workspace (GITHUB_WORKSPACE), where
+	// its relative paths (cache-path, policy-file) land.
+	workspace := github["workspace"].(string)
+	r.env["GITHUB_WORKSPACE"] = workspace
+	back, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(workspace); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := os.Chdir(back); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	r.run(t)
 	return r
 }
@@ -493,8 +508,8 @@ func workflowRun(t *testing.T, w *registryWorld, s ghStep, ctx exprContexts) *ru
 // payload carries only the cron; igorjs/gh-actions-clean-workflow#33,
 // zephyrproject-rtos/zephyr#49041), inputs are empty but on
 // workflow_dispatch, and github.token is the workflow's GITHUB_TOKEN, an
-// installation token (ghs_).
-func workflowContexts(event string, inputs map[string]any, runID, temp string) exprContexts {
+// installation token (ghs_). github.workspace is a new empty folder.
+func workflowContexts(t *testing.T, event string, inputs map[string]any, runID, temp string) exprContexts {
 	payload := map[string]any{"schedule": "17 3 * * *"}
 	if event == "workflow_dispatch" {
 		payload = map[string]any{
@@ -514,6 +529,7 @@ func workflowContexts(event string, inputs map[string]any, runID, temp string) e
 			"repository_owner": "acme",
 			"run_id":           runID,
 			"api_url":          "https://api.github.com",
+			"workspace":        t.TempDir(),
 		},
 		"inputs": inputs,
 		"runner": map[string]any{"temp": temp},
@@ -571,7 +587,7 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 			before := activeNames(w.gh, "acme", "container", "app")
 
 			temp := filepath.Join(t.TempDir(), "runner_temp")
-			ctx := workflowContexts(tc.event, tc.inputs, "1001", temp)
+			ctx := workflowContexts(t, tc.event, tc.inputs, "1001", temp)
 			r := workflowRun(t, w, nightly.step(t, ""), ctx)
 
 			if r.code != ExitOK {
@@ -623,6 +639,25 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 			if n := w.gh.CountRoute(routeListOrgPackages); n != 0 {
 				t.Errorf("%d listings of the organisation's packages, want 0", n)
 			}
+			// The manifest cache is where the save step looks, and readable
+			// by it: actions/cache/save runs tar as the runner's user, and
+			// the action wrote the file as root (a docker action runs as
+			// root; actions/runner#1282).
+			save := evalWith(t, nightly.stepUsing(t, "actions/cache/save"), ctx)
+			cacheDir := filepath.Join(ctx["github"].(map[string]any)["workspace"].(string), save["path"])
+			files, err := os.ReadDir(cacheDir)
+			if err != nil || len(files) == 0 {
+				t.Errorf("no manifest cache in %s, where the save step looks: %v", save["path"], err)
+			}
+			for _, f := range files {
+				fi, err := f.Info()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm()&0o044 != 0o044 {
+					t.Errorf("%s has mode %v: another user (the save step's tar) cannot read it", f.Name(), fi.Mode())
+				}
+			}
 			// The next step uploads the plan file: its path pattern finds it.
 			upload := evalWith(t, nightly.stepUsing(t, "actions/upload-artifact"), ctx)
 			if ok, err := filepath.Match(upload["path"], r.planPath); !ok || err != nil {
@@ -636,8 +671,8 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 			// the undo workflow does it given the run's ID.
 			for _, dry := range []string{"true", "false"} {
 				w.gh.ResetLog()
-				workspace := t.TempDir()
-				uctx := workflowContexts("workflow_dispatch", map[string]any{"run-id": "1001", "dry-run": dry}, "2002", filepath.Join(t.TempDir(), "runner_temp"))
+				uctx := workflowContexts(t, "workflow_dispatch", map[string]any{"run-id": "1001", "dry-run": dry}, "2002", filepath.Join(t.TempDir(), "runner_temp"))
+				workspace := uctx["github"].(map[string]any)["workspace"].(string)
 				download := evalWith(t, undo.stepUsing(t, "actions/download-artifact"), uctx)
 				if download["name"] != upload["name"] || download["run-id"] != "1001" {
 					t.Fatalf("the undo workflow downloads %q of run %q, the nightly uploaded %q", download["name"], download["run-id"], upload["name"])
@@ -655,19 +690,9 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 				}
 				find := undo.step(t, "plan")
 				uctx["steps"] = map[string]any{"plan": map[string]any{"outputs": runStep(t, find, workspace)}}
-				restore := undo.step(t, "")
 				// The action's container starts in the workspace: a
 				// relative restore-from is relative to it.
-				ur := func() *runner {
-					s := restore
-					s.With = maps.Clone(s.With)
-					p, err := evalTemplate(s.With["restore-from"], uctx)
-					if err != nil {
-						t.Fatal(err)
-					}
-					s.With["restore-from"] = filepath.Join(workspace, p)
-					return workflowRun(t, w, s, uctx)
-				}()
+				ur := workflowRun(t, w, undo.step(t, ""), uctx)
 				if ur.code != ExitOK {
 					t.Fatalf("undo (dry-run %s): exit %d\n%s", dry, ur.code, ur.stdoutText)
 				}
