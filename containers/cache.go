@@ -119,14 +119,14 @@ func LoadCache(p string, notef, warnf func(format string, args ...any)) *Cache {
 	}
 	for _, e := range cf.Entries {
 		raw := []byte(e.Manifest)
-		if !digestMatches(e.Digest, raw) {
+		if !digestMatches(e.Digest, raw) || !mediaTypeFits(types.MediaType(e.MediaType), raw) {
 			c.rejected++
 			continue
 		}
 		c.entries[e.Digest] = cacheEntry{mediaType: types.MediaType(e.MediaType), raw: raw}
 	}
 	if c.rejected > 0 {
-		say(warnf, "manifest cache %s: %d %s whose bytes do not match their digest dropped; those manifests are read from the registry again", c.path, c.rejected, plural(c.rejected, "entry", "entries"))
+		say(warnf, "manifest cache %s: %d %s whose bytes do not match their digest or media type dropped; those manifests are read from the registry again", c.path, c.rejected, plural(c.rejected, "entry", "entries"))
 	}
 	say(notef, "manifest cache %s: %d %s loaded", c.path, len(c.entries), plural(len(c.entries), "manifest", "manifests"))
 	return c
@@ -160,6 +160,25 @@ func readCacheFile(path string) (*cacheFile, error) {
 		return nil, fmt.Errorf("format %d, this version reads %d", cf.Format, cacheFormat)
 	}
 	return &cf, nil
+}
+
+// mediaTypeFits reports whether the stored media type mt (the registry's
+// Content-Type when the manifest was read) says what the bytes say: an
+// index is an index, and a declared mediaType field is mt. The digest
+// covers only the bytes, and parse believes mt: an index stored as an
+// image would list no children, and expose its platforms to deletion.
+func mediaTypeFits(mt types.MediaType, raw []byte) bool {
+	var m struct {
+		MediaType types.MediaType  `json:"mediaType"`
+		Manifests *json.RawMessage `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return false
+	}
+	if m.MediaType != "" {
+		return m.MediaType == mt
+	}
+	return mt.IsIndex() == (m.Manifests != nil)
 }
 
 // digestMatches reports whether raw hashes to digest (sha256 only).

@@ -131,55 +131,79 @@ func TestCacheWarmRunReadsNothing(t *testing.T) {
 	}
 }
 
-// TestCacheTamperedEntry: an entry whose bytes were altered (here: an
-// index with a platform manifest removed, which would expose that
-// platform to deletion) is rejected, read again, and the structure is the
-// one a run without cache finds.
+// TestCacheTamperedEntry: an entry altered in the file is rejected, read
+// again, and the structure is the one a run without cache finds. Altered
+// are the index's bytes (a platform manifest removed, which would expose
+// that platform to deletion), or only its stored media type (an index
+// stored as an image lists no children: its bytes still hash to the
+// digest, so the check of the bytes alone would not see it).
 func TestCacheTamperedEntry(t *testing.T) {
-	reg := startRegistry(t)
-	idx, err := reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"v1"}, Attestations: true, LayerSize: 1})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, e map[string]string)
+	}{
+		{"bytes", func(t *testing.T, e map[string]string) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(e["manifest"]), &m); err != nil {
+				t.Fatal(err)
+			}
+			m["manifests"] = m["manifests"].([]any)[:1]
+			b, _ := json.Marshal(m)
+			e["manifest"] = string(b)
+		}},
+		{"media type", func(t *testing.T, e map[string]string) {
+			e["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+		}},
 	}
-	vs := listed(reg)
-	want, _, _ := structureWith(t, reg, "", vs, nil)
-	path := filepath.Join(t.TempDir(), "cache.json.gz")
-	structureWith(t, reg, path, vs, nil)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := startRegistry(t)
+			idx, err := reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"v1"}, Attestations: true, LayerSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs := listed(reg)
+			want, _, _ := structureWith(t, reg, "", vs, nil)
+			path := filepath.Join(t.TempDir(), "cache.json.gz")
+			structureWith(t, reg, path, vs, nil)
 
-	rewriteCache(t, path, func(digest, manifest string) string {
-		if digest != idx.Digest {
-			return manifest
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(manifest), &m); err != nil {
-			t.Fatal(err)
-		}
-		m["manifests"] = m["manifests"].([]any)[:1]
-		b, _ := json.Marshal(m)
-		return string(b)
-	})
+			rewriteCacheEntries(t, path, func(e map[string]string) {
+				if e["digest"] == idx.Digest {
+					tc.tamper(t, e)
+				}
+			})
 
-	reg.ResetCounts()
-	got, _, cache := structureWith(t, reg, path, vs, nil)
-	if st := cache.Stats(); st.Rejected != 1 || st.Hits != 0 || st.Stored != 1 {
-		t.Errorf("cache stats %+v, want 1 rejected, 1 stored", st)
-	}
-	if n := reg.Reads(repo, idx.Digest); n != 1 {
-		t.Errorf("index read %d times, want 1", n)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("structure with tampered cache\n%v\nwant\n%v", got, want)
-	}
-	// The entry saved after the re-read is good again.
-	reg.ResetCounts()
-	structureWith(t, reg, path, vs, nil)
-	if n := reg.Counts().ManifestGets(); n != 0 {
-		t.Errorf("third run: %d GETs", n)
+			reg.ResetCounts()
+			got, _, cache := structureWith(t, reg, path, vs, nil)
+			if st := cache.Stats(); st.Rejected != 1 || st.Hits != 0 || st.Stored != 1 {
+				t.Errorf("cache stats %+v, want 1 rejected, 1 stored", st)
+			}
+			if n := reg.Reads(repo, idx.Digest); n != 1 {
+				t.Errorf("index read %d times, want 1", n)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("structure with tampered cache\n%v\nwant\n%v", got, want)
+			}
+			// The entry saved after the re-read is good again.
+			reg.ResetCounts()
+			structureWith(t, reg, path, vs, nil)
+			if n := reg.Counts().ManifestGets(); n != 0 {
+				t.Errorf("third run: %d GETs", n)
+			}
+		})
 	}
 }
 
 // rewriteCache applies f to every entry's manifest of the cache file.
 func rewriteCache(t *testing.T, path string, f func(digest, manifest string) string) {
+	t.Helper()
+	rewriteCacheEntries(t, path, func(e map[string]string) {
+		e["manifest"] = f(e["digest"], e["manifest"])
+	})
+}
+
+// rewriteCacheEntries applies f to every entry of the cache file.
+func rewriteCacheEntries(t *testing.T, path string, f func(e map[string]string)) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -197,7 +221,7 @@ func rewriteCache(t *testing.T, path string, f func(digest, manifest string) str
 		t.Fatal(err)
 	}
 	for _, e := range cf.Entries {
-		e["manifest"] = f(e["digest"], e["manifest"])
+		f(e)
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
