@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pkgretention/retention/ghapi"
@@ -69,15 +70,53 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 		in.Broken = broken
 		if len(restored) > 0 {
 			in.Versions = append(in.Versions, restored...)
-			readStructure(lctx, cfg, p, in, now)
+			if cfg.Policy.DryRun {
+				previewHealed(in.Structure, broken, restored)
+			} else {
+				readStructure(lctx, cfg, p, in, now)
+			}
 		}
 	}
 	return nil
 }
 
+// previewHealed makes a dry run's structure what the real run's is after
+// its restores and the structure's re-read: each child repair would
+// restore is a member of the images that list it, no longer missing from
+// them, so the policy judges a healable image whole in the preview too.
+// restored are the versions repair would restore (all of them
+// would-restore children of broken).
+func previewHealed(st *policy.Structure, broken []policy.BrokenImage, restored []policy.Version) {
+	ids := make(map[string]int64, len(restored))
+	for _, v := range restored {
+		ids[v.Name] = v.ID
+	}
+	if st.Parents == nil {
+		st.Parents = map[int64][]int64{}
+	}
+	for _, b := range broken {
+		var still []string
+		for _, d := range st.Missing[b.ID] {
+			id, ok := ids[d]
+			if !ok {
+				still = append(still, d)
+				continue
+			}
+			if !slices.Contains(st.Parents[id], b.ID) {
+				st.Parents[id] = append(st.Parents[id], b.ID)
+			}
+		}
+		if len(still) == 0 {
+			delete(st.Missing, b.ID)
+		} else {
+			st.Missing[b.ID] = still
+		}
+	}
+}
+
 // repairPackage fills in what repair does for each missing child of the
-// broken images of p and returns the versions it restored, as active
-// versions. listErr is the failure of the deleted-version listing (then
+// broken images of p and returns the versions it restored (in a dry run:
+// would restore), as active versions. listErr is the failure of the deleted-version listing (then
 // nothing is restored); err is for a cancelled run.
 func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.Package, broken []policy.BrokenImage, stopped *bool) (_ []policy.Version, listErr, err error) {
 	mark := func(outcome string) {
@@ -131,6 +170,8 @@ func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.
 			case cfg.Policy.DryRun:
 				mc.Repair = policy.RepairWouldRestore
 				cfg.Log.Infof("would restore %s (id %d), missing from %s", v.Name, v.ID, broken[b].Digest)
+				v.DeletedAt = time.Time{}
+				restored = append(restored, v)
 			default:
 				outcome, err := restoreOne(ctx, cfg, ex, p, v)
 				if err != nil {

@@ -448,3 +448,36 @@ func TestRepairWithoutDeletedListingDeletesNothing(t *testing.T) {
 		t.Errorf("package complete=%v error %q", pp.Complete, pp.Error)
 	}
 }
+
+// TestRepairDryRunPlansWhatTheRealRunDoes: with repair and a rule that
+// deletes broken images, the dry run previews the real run's decisions:
+// the images repair would heal are judged whole (kept), not deleted as
+// broken, and the manifests it would restore are members of their image.
+func TestRepairDryRunPlansWhatTheRealRunDoes(t *testing.T) {
+	decisions := func(dry string) map[string]string {
+		w, _, _ := brokenWorld(t)
+		r := newRunner(t, w.srv.URL, map[string]string{
+			"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+			"image-state": "broken", "repair": "true", "dry-run": dry,
+		})
+		r.clock = w.clk
+		r.run(t)
+		if r.code != ExitOK {
+			t.Fatalf("dry-run %s: exit %d\n%s", dry, r.code, r.stdoutText)
+		}
+		out := map[string]string{}
+		for _, v := range readPlan(t, r.planPath).Packages[0].Versions {
+			out[v.Name] = fmt.Sprintf("%s %s", v.Decision, v.Reason)
+		}
+		return out
+	}
+	dry, real := decisions("true"), decisions("false")
+	if len(dry) != len(real) {
+		t.Errorf("dry run plans %d versions, the real run %d", len(dry), len(real))
+	}
+	for name, d := range real {
+		if dry[name] != d {
+			t.Errorf("%s: dry run %q, real run %q", name[:19], dry[name], d)
+		}
+	}
+}
