@@ -78,14 +78,14 @@ func attachmentOnly(pat policy.Pattern, versions []policy.VersionPlan) int {
 // attachment tags, saying what to write instead. The plan is unchanged.
 func warnAttachmentTags(log Logger, pol *policy.Policy, plan *policy.Plan) {
 	for _, m := range attachmentTagMisses(pol, plan) {
-		where := ""
+		where := "" // rules counted from 0, as in input errors and the plan's "rule"
 		if len(pol.Rules) > 1 {
-			where = fmt.Sprintf(" of rule %d", m.Rule+1)
+			where = fmt.Sprintf("rules[%d].", m.Rule)
 		}
 		log.Warningf("%s%s: pattern %q matches no tag of container package %s/%s, only %d attachment %s "+
 			"(sha256-<digest>, .sig, .att, .sbom: signatures, attestations, SBOMs and referrers indexes), which tag patterns never match. "+
 			"To delete orphaned signatures and attestations, write `tag-state: untagged`; an image's own signatures and attestations go with it",
-			m.Input, where, m.Pattern, m.Owner, m.Package, m.Met, tagsWord(m.Met))
+			where, m.Input, m.Pattern, m.Owner, m.Package, m.Met, tagsWord(m.Met))
 	}
 }
 
