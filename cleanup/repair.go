@@ -20,7 +20,8 @@ import (
 // read again, so that the policy judges a healed image whole. What was
 // done for each missing child is recorded in in.Broken (the plan's
 // broken images). In a dry run nothing is restored: each restorable child
-// is marked would-restore. The error is for a cancelled run only.
+// is marked would-restore. The error is for a cancelled run only; the
+// package in repair then is deferred, with what was restored recorded.
 func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy.PackageInput, pkgs map[string]ghapi.Package, now time.Time) error {
 	stopped := false // a rate limit stopped the restores: defer the rest
 	for i := range inputs {
@@ -45,6 +46,18 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 		restored, listErr, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
 		cfg.Log.EndGroup()
 		if err != nil {
+			// Cancelled: the plan records what was restored, and that
+			// the rest waits for the next run; nothing here is decided.
+			for b := range broken {
+				for m := range broken[b].Missing {
+					if broken[b].Missing[m].Repair == "" {
+						broken[b].Missing[m].Repair = policy.RepairDeferred
+					}
+				}
+			}
+			in.Broken = broken
+			in.Complete, in.Versions, in.Structure, in.Deferred = false, nil, nil, true
+			in.Error = "left for the next run, nothing deleted: the run was cancelled during repair"
 			return err
 		}
 		if listErr != nil {
@@ -62,7 +75,9 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 		}
 		if anyDeferred(broken) {
 			// A rate limit stopped the restores: deciding now would judge
-			// healable images broken. The package waits for the next run.
+			// healable images broken. The package waits for the next run;
+			// the plan records what was restored.
+			in.Broken = broken
 			in.Complete, in.Versions, in.Structure, in.Deferred = false, nil, nil, true
 			in.Error = "left for the next run, nothing deleted: GitHub's rate limit stopped the restores of repair"
 			continue

@@ -124,8 +124,9 @@ func (c *Config) defaults() {
 // Run lists, plans and executes (or dry-runs) the policy. The returned plan
 // carries every decision and, after a real run, every result. The error is
 // non-nil only when the run could not go on at all (context cancelled). If
-// that happens while deleting, the plan is returned too, with what was not
-// done marked deferred; before the plan exists, the plan is nil.
+// that happens while repairing or deleting, the plan is returned too, with
+// what was not done marked deferred; before the plan exists (while
+// listing), the plan is nil.
 // Failures of single packages or versions are recorded in the plan.
 func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	cfg.defaults()
@@ -138,14 +139,25 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 		return nil, err
 	}
 	ex := newExecutor(cfg, prog, pkgs)
+	var repairErr error
 	if cfg.Repair {
-		if err := repair(ctx, lctx, cfg, ex, inputs, pkgs, now); err != nil {
-			return nil, err
-		}
+		repairErr = repair(ctx, lctx, cfg, ex, inputs, pkgs, now)
 	}
 	plan := policy.Build(cfg.Policy, inputs, now)
 	if plan == nil {
 		return nil, fmt.Errorf("policy produced no plan")
+	}
+	if repairErr != nil {
+		// Cancelled during repair: nothing is deleted, and the plan says
+		// what was restored and what was left for the next run.
+		for i := range plan.Packages {
+			if plan.Packages[i].Complete {
+				for _, g := range deletionGroups(&plan.Packages[i]) {
+					markGroup(g, policy.ResultDeferred)
+				}
+			}
+		}
+		return plan, repairErr
 	}
 	warnAttachmentTags(cfg.Log, cfg.Policy, plan)
 	for _, pp := range plan.Packages {

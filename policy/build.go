@@ -49,13 +49,13 @@ func Build(p *Policy, pkgs []PackageInput, now time.Time) *Plan {
 			Deferred:   in.Deferred && !in.Complete,
 			Unresolved: in.Unresolved && !in.Complete,
 			Versions:   []VersionPlan{},
+			Broken:     in.Broken, // what repair did, even in a package it left undecided
 		}
 		if in.Complete {
 			pl := newPlanner(in, now)
 			pl.recordRules = len(p.Rules) > 1
 			pl.plan(covering)
 			pp.Versions = pl.versionPlans()
-			pp.Broken = in.Broken
 			if pp.Broken == nil {
 				pp.Broken = BrokenImages(in, pp.Versions)
 			}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -479,5 +481,70 @@ func TestRepairDryRunPlansWhatTheRealRunDoes(t *testing.T) {
 		if dry[name] != d {
 			t.Errorf("%s: dry run %q, real run %q", name[:19], dry[name], d)
 		}
+	}
+}
+
+// TestRepairCancelledKeepsItsRecord: a run cancelled during repair (a
+// cancelled job, timeout-minutes) deletes nothing, and still writes its
+// plan file, outputs and summary, which say what was restored and what was
+// left for the next run.
+func TestRepairCancelledKeepsItsRecord(t *testing.T) {
+	w, _, recent := brokenWorld(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	posts := 0
+	for _, v := range w.gh.Deleted("acme", "container", "app") {
+		if !slices.Contains(recent, v.Name) {
+			continue
+		}
+		path := fmt.Sprintf("/orgs/acme/packages/container/app/versions/%d/restore", v.ID)
+		w.gh.Intercept("POST", path, func(rw http.ResponseWriter, req *http.Request, next http.Handler) {
+			mu.Lock()
+			posts++
+			n := posts
+			mu.Unlock()
+			if n == 1 {
+				next.ServeHTTP(rw, req)
+				return
+			}
+			cancel() // the second restore: the job is cancelled
+			rw.WriteHeader(http.StatusServiceUnavailable)
+		})
+	}
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"tag-state": "untagged", "older-than": "7d", "repair": "true",
+	})
+	r.clock, r.ctx = w.clk, ctx
+	r.run(t)
+
+	if r.code != ExitFailed {
+		t.Errorf("exit %d, want %d: the run stopped early", r.code, ExitFailed)
+	}
+	if n := w.countRequests("DELETE", "/versions/"); n != 0 {
+		t.Errorf("%d DELETEs sent after the cancellation", n)
+	}
+	if r.planPath == "" {
+		t.Fatalf("no plan file\n%s", r.stdoutText)
+	}
+	pp := readPlan(t, r.planPath).Packages[0]
+	outcomes := map[string]int{}
+	for _, o := range repairOutcomes(pp) {
+		outcomes[o]++
+	}
+	// The first restore was answered; the second was cancelled, and the
+	// third missing child (of the oldest image) was not reached.
+	if outcomes[policy.RepairRestored] != 1 || outcomes[policy.RepairDeferred] != 2 {
+		t.Errorf("repair outcomes %v, want 1 restored and 2 left for the next run", repairOutcomes(pp))
+	}
+	if !pp.Deferred {
+		t.Errorf("package not deferred: %q", pp.Error)
+	}
+	if r.outputs[outDeleted] != "0" || r.outputs[outBroken] != "3" {
+		t.Errorf("outputs %v: want deleted-count 0, broken-count 3", r.outputs)
+	}
+	if !strings.Contains(r.summaryText, "Broken images") {
+		t.Errorf("summary lacks the broken images:\n%s", r.summaryText)
 	}
 }

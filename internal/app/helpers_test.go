@@ -58,6 +58,9 @@ type runner struct {
 	// clock, when set, replaces the wall clock (Main itself uses the wall
 	// clock; tests that would wait for retries use a fake one).
 	clock clock.Clock
+	// ctx, when set, is the run's context (a test cancels it, as a
+	// cancelled job's SIGTERM does).
+	ctx context.Context
 	// transport, when set, carries every request of the run (the tests of
 	// the README's workflows route api.github.com and ghcr.io to the fakes).
 	transport http.RoundTripper
@@ -114,7 +117,11 @@ func newRunner(t testing.TB, apiURL string, inputs map[string]string) *runner {
 // run runs Main as the runner would start the action's container.
 func (r *runner) run(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	parent := r.ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(parent, 2*time.Minute)
 	defer cancel()
 	getenv := func(k string) string { return r.env[k] }
 	if r.clock != nil || r.transport != nil {
