@@ -112,6 +112,12 @@ type Reader struct {
 	// noReferrersAPI is set once the registry answers the referrers API
 	// with 404 (or is ghcr.io, which does): it is not asked again.
 	noReferrersAPI atomic.Bool
+	// referrersAnswered is set once the registry has answered a referrers
+	// request (with a list); until then probe lets one package ask at a
+	// time, so a registry without the API is asked once, not once per
+	// package read at the same time.
+	referrersAnswered atomic.Bool
+	probe             chan struct{}
 }
 
 // session is the authenticated access to one repository.
@@ -190,6 +196,7 @@ func NewReader(opts Options) (*Reader, error) {
 		base:     &baseTransport{inner: base, plainHTTP: u.Scheme == "http", host: u.Host},
 		sessions: map[string]*session{},
 		gate:     retry.NewGate(opts.Clock),
+		probe:    make(chan struct{}, 1),
 	}
 	if strings.EqualFold(reg.RegistryStr(), "ghcr.io") {
 		rd.noReferrersAPI.Store(true)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -23,13 +24,28 @@ const maxReferrersBody = 4 << 20
 //
 // ghcr.io has no referrers API (it answers 404, or a redirect to a
 // rate-limited page), so it is never asked there; another registry that
-// answers 404 is not asked again by this Reader. A request that fails
+// answers 404 is not asked again by this Reader, and until it has answered
+// once, packages read at the same time ask one after the other. A request that fails
 // otherwise, after retries, is logged and answers nothing for its subject:
 // the referrers the fallback indexes and the reads of untagged versions
 // find still count. The error is for a cancelled context only.
 func (r *Reader) Referrers(ctx context.Context, owner, pkgName string, subjects []string) (_ map[string][]string, stats Stats, _ error) {
 	if r.noReferrersAPI.Load() || len(subjects) == 0 {
 		return nil, stats, nil
+	}
+	release := func() {}
+	if !r.referrersAnswered.Load() {
+		select {
+		case r.probe <- struct{}{}:
+		case <-ctx.Done():
+			return nil, stats, ctx.Err()
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { <-r.probe }) }
+		defer release()
+		if r.noReferrersAPI.Load() { // another package's probe found none
+			return nil, stats, nil
+		}
 	}
 	c := &call{r: r}
 	defer func() {
@@ -55,6 +71,7 @@ func (r *Reader) Referrers(ctx context.Context, owner, pkgName string, subjects 
 		r.logf("referrers of %s in %s not listed: %v", subjects[0], s.repo, err)
 	}
 	out[0] = first
+	release() // the registry answered, or this package gave up: others may ask
 	rest := subjects[1:]
 	err = r.each(ctx, len(rest), func(ctx context.Context, j int) error {
 		j++
@@ -118,6 +135,7 @@ func (s *session) referrers(ctx context.Context, c *call, subject string) ([]str
 		c.r.noReferrersAPI.Store(true)
 		return nil, nil
 	}
+	c.r.referrersAnswered.Store(true)
 	refs := make([]string, 0, len(im.Manifests))
 	for _, d := range im.Manifests {
 		refs = append(refs, d.Digest.String())

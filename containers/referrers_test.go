@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/internal/fakeregistry"
@@ -40,6 +42,47 @@ func TestReferrersAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReferrersAPIProbedOnceForConcurrentPackages: packages whose
+// structure is read at the same time ask a registry without the API once
+// between them, not once each.
+func TestReferrersAPIProbedOnceForConcurrentPackages(t *testing.T) {
+	e := newEnv(t, func(o *containers.Options) {
+		// Referrers answers come late: every package has asked by then
+		// unless one probe holds the others back.
+		o.Transport = slowReferrers{http.DefaultTransport}
+	})
+	e.reg.SetReferrersAPI(false)
+	names := []string{"a", "b", "c", "d"}
+	subjects := map[string]string{}
+	for _, n := range names {
+		img := must[fakeregistry.Pushed](t)(e.reg.PushImage(containers.Repository(owner, n), fakeregistry.ImageOptions{Tags: []string{"v1"}}))
+		subjects[n] = img.Digest
+	}
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Go(func() {
+			if _, _, err := e.r.Referrers(context.Background(), owner, n, []string{subjects[n]}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := e.reg.Counts().Referrers; got != 1 {
+		t.Errorf("referrers requests = %d for %d packages, want 1", got, len(names))
+	}
+}
+
+// slowReferrers delays the answers to referrers requests.
+type slowReferrers struct{ inner http.RoundTripper }
+
+func (s slowReferrers) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.inner.RoundTrip(req)
+	if strings.Contains(req.URL.Path, "/referrers/") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return resp, err
 }
 
 func TestReferrersAPIIsNeverAskedOnGHCR(t *testing.T) {
