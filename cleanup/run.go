@@ -183,6 +183,12 @@ func Run(ctx context.Context, cfg Config) (*policy.Plan, error) {
 	return plan, err
 }
 
+// cacheKeeper is a Containers with a manifest cache across runs: the
+// entries of versions listed but not read this run are kept.
+type cacheKeeper interface {
+	KeepCached(versions []policy.Version)
+}
+
 // target is one (owner, package type) pair some rule covers.
 type target struct {
 	owner string
@@ -355,6 +361,9 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 	// Without the structure no image is broken, so a rule selecting
 	// broken images deletes nothing in the preliminary plan: read it.
 	if !cfg.Repair && !selectsBroken(cfg.Policy, p) && !deletesAny(planAlone(cfg.Policy, in, now)) {
+		if k, ok := cfg.Containers.(cacheKeeper); ok {
+			k.KeepCached(in.Versions) // not read now, still needed later
+		}
 		return in
 	}
 	readStructure(ctx, cfg, p, &in, now)

@@ -51,6 +51,17 @@ func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, 
 	return out, nil
 }
 
+// KeepCached keeps the manifest cache's entries of versions, a package
+// listed whole whose structure this run does not read: the entries are
+// saved for the next run, which may need them. It sends no request.
+func (a RunReader) KeepCached(versions []policy.Version) {
+	names := make([]string, len(versions))
+	for i := range versions {
+		names[i] = versions[i].Name
+	}
+	a.r.opts.Cache.markLive(names)
+}
+
 // KnownChildren returns the manifests an image index lists (none for an
 // image) when this run read it or the manifest cache holds it; it sends no
 // request. The post-run check uses it for deleted versions, which can no

@@ -611,3 +611,35 @@ func TestActionManifestCacheSecondRunReadsNothing(t *testing.T) {
 		t.Errorf("log or summary lacks %q:\n%s\n%s", want, r.stdoutText, r.summaryText)
 	}
 }
+
+// TestActionManifestCacheKeptByARunThatReadsNothing: a run whose policy
+// deletes nothing in the package reads no manifest, and keeps the cache's
+// entries of the package's versions, so the next run that does delete
+// reads nothing again.
+func TestActionManifestCacheKeptByARunThatReadsNothing(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	cacheDir := t.TempDir() + "/"
+	runOnce := func(olderThan string) {
+		r := newRunner(t, w.srv.URL, map[string]string{
+			"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+			"tag-state": "untagged", "older-than": olderThan, "dry-run": "true", "cache-path": cacheDir,
+		})
+		r.clock = w.clk
+		r.run(t)
+		if r.code != ExitOK {
+			t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+		}
+	}
+	runOnce("1d") // reads, and fills the cache
+	w.reg.ResetCounts()
+	runOnce("3650d") // nothing that old: nothing to read
+	if n := w.reg.Counts().ManifestGets(); n != 0 {
+		t.Fatalf("a run that deletes nothing read %d manifests", n)
+	}
+	w.reg.ResetCounts()
+	runOnce("1d")
+	if n := w.reg.Counts().ManifestGets(); n != 0 {
+		t.Errorf("after a run that read nothing, %d manifests read again: its cache entries were dropped", n)
+	}
+}
