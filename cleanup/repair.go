@@ -42,6 +42,10 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 		if len(broken) == 0 {
 			continue
 		}
+		if markNotNeeded(cfg.Policy, *in, broken, now) == len(broken) {
+			in.Broken = broken // nothing to restore: no listing either
+			continue
+		}
 		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), pluralWord(len(broken), "image", "images")))
 		restored, listErr, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
 		cfg.Log.EndGroup()
@@ -95,6 +99,38 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 	return nil
 }
 
+// markNotNeeded marks the missing children of the broken images that the
+// policy deletes whole even once healed (a rule selects them by tag or
+// age, not as broken) as not needing a restore, and returns how many
+// images it marked. Restoring them would send each manifest to be deleted
+// again in the same run.
+func markNotNeeded(p *policy.Policy, in policy.PackageInput, broken []policy.BrokenImage, now time.Time) int {
+	st := *in.Structure
+	st.Missing = nil // as if every broken image were healed
+	in.Structure = &st
+	pl := planAlone(p, in, now)
+	if pl == nil {
+		return 0
+	}
+	deleted := map[int64]bool{}
+	for _, v := range pl.Versions {
+		if v.Decision == policy.Delete {
+			deleted[v.ID] = true
+		}
+	}
+	n := 0
+	for b := range broken {
+		if !deleted[broken[b].ID] {
+			continue
+		}
+		n++
+		for m := range broken[b].Missing {
+			broken[b].Missing[m].Repair = policy.RepairNotNeeded
+		}
+	}
+	return n
+}
+
 // previewHealed makes a dry run's structure what the real run's is after
 // its restores and the structure's re-read: each child repair would
 // restore is a member of the images that list it, no longer missing from
@@ -137,7 +173,9 @@ func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.
 	mark := func(outcome string) {
 		for b := range broken {
 			for m := range broken[b].Missing {
-				broken[b].Missing[m].Repair = outcome
+				if broken[b].Missing[m].Repair == "" {
+					broken[b].Missing[m].Repair = outcome
+				}
 			}
 		}
 	}
@@ -165,6 +203,9 @@ func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.
 	for b := range broken {
 		for m := range broken[b].Missing {
 			mc := &broken[b].Missing[m]
+			if mc.Repair != "" { // not needed: the policy deletes the image
+				continue
+			}
 			v, ok := byName[mc.Digest]
 			if ok {
 				mc.VersionID = v.ID

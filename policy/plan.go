@@ -86,6 +86,9 @@ const (
 	RepairNotRestorable = "not-restorable"
 	RepairDeferred      = "deferred"
 	RepairRefusedPrefix = "restore-refused:"
+	// RepairNotNeeded: the policy deletes the image whole, healed or not,
+	// so its missing manifests are not restored only to be deleted again.
+	RepairNotNeeded = "not-needed"
 )
 
 // Healed reports whether every missing child of b was restored.

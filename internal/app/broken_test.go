@@ -548,3 +548,36 @@ func TestRepairCancelledKeepsItsRecord(t *testing.T) {
 		t.Errorf("summary lacks the broken images:\n%s", r.summaryText)
 	}
 }
+
+// TestRepairSkipsImagesThePolicyDeletes: a broken image the policy deletes
+// whole, healed or not, is not repaired: restoring its platform manifests
+// would only send them to be deleted again (two mutating requests each).
+func TestRepairSkipsImagesThePolicyDeletes(t *testing.T) {
+	w, _, recent := brokenWorld(t)
+	doomed := w.releases[1].Tags[0] // broken 3 days ago, like releases[2]
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"delete-tags": doomed, "repair": "true",
+	})
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	pp := readPlan(t, r.planPath).Packages[0]
+	got := repairOutcomes(pp)
+	if got[recent[0]] != policy.RepairNotNeeded || got[recent[1]] != policy.RepairRestored {
+		t.Errorf("repair outcomes %v: want %s (of %s, deleted) not needed, %s restored", got, recent[0][:19], doomed, recent[1][:19])
+	}
+	if n := w.countRequests("POST", "/restore"); n != 1 {
+		t.Errorf("%d restores sent, want 1", n)
+	}
+	if !strings.Contains(r.summaryText, "not restored: the policy deletes this image") {
+		t.Errorf("summary does not say why %s was not restored:\n%s", doomed, r.summaryText)
+	}
+	for _, v := range pp.Versions {
+		if slices.Contains(v.Tags, doomed) && v.Result != policy.ResultDeleted {
+			t.Errorf("%s: %s %s, result %q: want deleted", doomed, v.Decision, v.Reason, v.Result)
+		}
+	}
+}

@@ -240,9 +240,11 @@ func brokenSection(pkg policy.PackagePlan) string {
 
 // repairAdvice says what a repair did for a broken image, or what to do.
 func repairAdvice(im policy.BrokenImage) string {
-	var restored, would, lost, refused, deferred int
+	var restored, would, lost, refused, deferred, notNeeded int
 	for _, m := range im.Missing {
 		switch {
+		case m.Repair == policy.RepairNotNeeded:
+			notNeeded++
 		case m.Repair == policy.RepairRestored:
 			restored++
 		case m.Repair == policy.RepairWouldRestore:
@@ -264,7 +266,7 @@ func repairAdvice(im policy.BrokenImage) string {
 		parts = append(parts, fmt.Sprintf("repair would restore %d", would))
 	}
 	if deferred > 0 {
-		parts = append(parts, fmt.Sprintf("%d left for the next run (rate limit)", deferred))
+		parts = append(parts, fmt.Sprintf("%d left for the next run (rate limit, or the run was cancelled)", deferred))
 	}
 	if refused > 0 {
 		parts = append(parts, fmt.Sprintf("%d restore refused by GitHub", refused))
@@ -273,6 +275,8 @@ func repairAdvice(im policy.BrokenImage) string {
 		parts = append(parts, fmt.Sprintf("%d not restorable (deleted over 30 days ago, or never in this package)", lost))
 	}
 	switch {
+	case notNeeded > 0:
+		return "not restored: the policy deletes this image"
 	case im.Healed():
 		return "healed: restored " + strconv.Itoa(restored)
 	case lost > 0 || refused > 0:
