@@ -99,6 +99,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		stats.Retries = int(c.retries.Load())
 		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures - stats.Gone
 	}()
+	defer func() { stats.FromCache = int(c.fromCache.Load()) }()
 	cache := r.opts.Cache
 	if cache != nil {
 		names := make([]string, len(versions))
@@ -106,8 +107,6 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 			names[i] = versions[i].Name
 		}
 		cache.markLive(names)
-		hits := cache.Stats().Hits
-		defer func() { stats.FromCache = cache.Stats().Hits - hits }()
 	}
 	if len(toRead) == 0 {
 		return sb.st, stats, nil
@@ -294,6 +293,7 @@ func (s *session) read(ctx context.Context, c *call, digest string) (readResult,
 		// The cache holds only bytes that hash to their digest: they are
 		// what the registry would serve.
 		if res, err := parse(e.mediaType, e.raw); err == nil {
+			c.fromCache.Add(1)
 			s.remember(digest, res)
 			return res, nil
 		}
