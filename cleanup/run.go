@@ -80,7 +80,9 @@ type Journal interface {
 type Containers interface {
 	// Structure reads which versions of a container package belong to
 	// which (index children, signatures, attestations): the manifests of
-	// versions with tags of their own, and of the versions alsoRead names.
+	// versions with tags of their own, and of the versions alsoRead names,
+	// true for those the plan deletes. A 404 on one the plan deletes means
+	// it is gone; on a kept one, its manifest is unreadable.
 	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error)
 	// Verify checks that every kept tag still resolves and every child of
 	// each kept index still exists, and returns the problems found. The
@@ -359,7 +361,10 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 	// attestations, SBOMs) of a kept image that no fallback index lists.
 	// Each read can change the plan (a referrer joins its image, and
 	// keep-latest counts roots only), so plan again and read the newly
-	// kept or deleted ones, until nothing new needs reading.
+	// kept or deleted ones, until nothing new needs reading. read holds
+	// what was read, true for the versions the plan deleted: a 404 on
+	// those means gone, on a kept one it is unreadable. One read as
+	// deleted that the plan now keeps is read again as kept.
 	var read map[int64]bool
 	headsRead := false // the newest of each burst of deleted roots was read
 	var api *referrersAPI
@@ -378,9 +383,11 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 		in.Structure = st
 		pp := planAlone(cfg.Policy, *in, now)
 		var more, deleted []int64
-		for id, del := range untaggedToRead(pp) {
+		toRead := untaggedToRead(pp)
+		for id, del := range toRead {
+			wasDeleted, done := read[id]
 			switch {
-			case read[id]:
+			case done && (del || !wasDeleted):
 			case del && !headsRead:
 				deleted = append(deleted, id)
 			default:
@@ -430,7 +437,7 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 			read = map[int64]bool{}
 		}
 		for _, id := range more {
-			read[id] = true
+			read[id] = toRead[id]
 		}
 	}
 }

@@ -20,7 +20,8 @@ func (r *Reader) ForRun(logf func(format string, args ...any)) RunReader {
 	return RunReader{r: r, logf: logf}
 }
 
-// Structure is Reader.StructureAlso with its Stats logged.
+// Structure is Reader.StructureAlso with its Stats logged; alsoRead is
+// true for the versions the plan deletes (see StructureAlso).
 func (a RunReader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error) {
 	st, stats, err := a.r.StructureAlso(ctx, owner, pkgName, versions, alsoRead)
 	if a.logf != nil && err == nil && len(alsoRead) > 0 {

@@ -40,9 +40,10 @@ type Stats struct {
 	// attachment tags (sha256-<hex>.sig, .att, .sbom): tied to the image
 	// they name, when it is among the versions, without a read.
 	ByTag int
-	// Gone is the number of untagged versions read (StructureAlso's
-	// alsoRead) whose manifest the registry no longer has (404): such a
-	// version references nothing and is no referrer, so it stays a root.
+	// Gone is the number of untagged versions read that the plan deletes
+	// (StructureAlso's alsoRead, true) whose manifest the registry no
+	// longer has (404): such a version references nothing and is no
+	// referrer, so it stays a root.
 	Gone int
 	// NotRead is the number of versions not read because they have no tag
 	// of their own.
@@ -86,9 +87,14 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 }
 
 // StructureAlso is Structure reading also the versions alsoRead names,
-// tagged or not: an untagged version the policy keeps may be an image
-// index (a superseded build kept by keep-latest, or pinned by digest),
-// whose platform manifests must then be kept with it.
+// tagged or not, true for those the plan deletes: an untagged version the
+// policy keeps may be an image index (a superseded build kept by
+// keep-latest, or pinned by digest), whose platform manifests must then be
+// kept with it; one it deletes may be an OCI 1.1 referrer of a kept image.
+// A 404 on a version the plan deletes means it is gone (it lists nothing,
+// it stays a root); on a kept one it makes the version unreadable, as
+// any failure does: a 404 may be a registry replica behind, and the
+// platform manifests of a kept index must not become roots.
 func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (_ *policy.Structure, stats Stats, _ error) {
 	sb := newStructureBuild(versions, &stats)
 	toRead := sb.fromTags(alsoRead)
@@ -142,7 +148,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		wave = sb.fromManifests(wave, results, func(v *policy.Version, why string) {
 			r.logf("manifest %s of %s (id %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
 		}, func(v *policy.Version) {
-			r.logf("manifest %s of %s (id %d, untagged) is not in the registry (404): it references nothing, it stays a root", v.Name, s.repo, v.ID)
+			r.logf("manifest %s of %s (id %d, untagged, deleted by the plan) is not in the registry (404): it references nothing, it stays a root", v.Name, s.repo, v.ID)
 		})
 	}
 	for id, ps := range sb.st.Parents {
@@ -196,6 +202,7 @@ func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
 	var toRead []int // indexes into versions
 	for i := range b.versions {
 		v := &b.versions[i]
+		_, also := alsoRead[v.ID]
 		own, attached, fallback := false, false, false
 		for _, t := range v.Tags {
 			subject, ok := policy.IsAttachmentTag(t)
@@ -212,7 +219,7 @@ func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
 			}
 		}
 		switch {
-		case own || fallback || alsoRead[v.ID]:
+		case own || fallback || also:
 			toRead = append(toRead, i)
 			b.read[i] = true
 		case attached:
@@ -230,11 +237,14 @@ func (b *structureBuild) fromManifests(wave []int, results []readResult, unreada
 	for j, i := range wave {
 		v, res := &b.versions[i], &results[j]
 		if res.unreadable != "" && res.missing && len(v.Tags) == 0 && b.alsoRead[v.ID] {
-			// An untagged version read on request (kept by a rule, or
-			// about to be deleted) whose manifest is gone from the
-			// registry lists no child and names no subject: nothing
-			// depends on what it would say. (An index listed by an
-			// index and gone still counts as unreadable.)
+			// An untagged version read on request that the plan
+			// deletes, whose manifest is gone from the registry, lists
+			// no child and names no subject: nothing depends on what
+			// it would say. A kept one (alsoRead false) that answers
+			// 404 is unreadable: were it a superseded index, its
+			// platform manifests would become roots the policy may
+			// delete. (An index listed by an index and gone still
+			// counts as unreadable.)
 			b.stats.Gone++
 			gone(v)
 			continue

@@ -587,3 +587,39 @@ func TestIndexOfIndexes(t *testing.T) {
 		t.Errorf("stats %+v: want the outer index, then the untagged inner index it lists", stats)
 	}
 }
+
+// An untagged version read on request that answers 404 is gone (a root
+// with no children) only when the plan deletes it. A kept one, such as a
+// superseded index keep-latest keeps, is unreadable: a 404 may be a
+// registry replica behind, and its platform manifests must not become
+// roots the policy may delete.
+func TestKeptUntaggedVersionAnswering404IsUnreadable(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		deletes        bool // the plan deletes the version (alsoRead's value)
+		wantUnreadable bool
+		wantGone       int
+	}{
+		{name: "kept", deletes: false, wantUnreadable: true},
+		{name: "deleted", deletes: true, wantGone: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			must[fakeregistry.Pushed](t)(e.reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"latest"}}))
+			old := must[fakeregistry.Pushed](t)(e.reg.PushIndex(repo, fakeregistry.IndexOptions{}))
+			vs := e.versions()
+			e.reg.MissManifest(repo, old.Digest, 1)
+			oldID := e.idOf(t, old.Digest)
+			st, stats, err := e.r.StructureAlso(context.Background(), owner, pkg, vs, map[int64]bool{oldID: tc.deletes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reason, ok := st.Unreadable[oldID]; ok != tc.wantUnreadable || ok && !strings.Contains(reason, "404") {
+				t.Errorf("unreadable %v, want the index unreadable=%v with the 404", st.Unreadable, tc.wantUnreadable)
+			}
+			if stats.Gone != tc.wantGone {
+				t.Errorf("stats.Gone = %d, want %d", stats.Gone, tc.wantGone)
+			}
+		})
+	}
+}
