@@ -40,7 +40,7 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 		if len(broken) == 0 {
 			continue
 		}
-		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), pluralWord(len(broken), "image", "images")))
+		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), plural(len(broken), "image", "images")))
 		restored, listErr, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
 		cfg.Log.EndGroup()
 		if err != nil {
@@ -172,13 +172,6 @@ func restoreOne(ctx context.Context, cfg Config, ex *executor, p ghapi.Package, 
 		return policy.RepairDeferred, nil
 	}
 	return policy.RepairRefusedPrefix + err.Error(), nil
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func anyDeferred(broken []policy.BrokenImage) bool {

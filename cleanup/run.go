@@ -355,6 +355,12 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 // On failure in is incomplete: nothing in it is deleted.
 func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.PackageInput, now time.Time) {
 	versions := in.Versions
+	// unreadable leaves in incomplete: nothing in it is deleted.
+	unreadable := func(err error) {
+		in.Complete = false
+		in.Versions = nil
+		in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+	}
 	// Read the tagged versions first; then the untagged roots a rule keeps
 	// on purpose, which may be superseded indexes, and the untagged roots
 	// the plan deletes, which may be OCI 1.1 referrers (signatures,
@@ -374,9 +380,7 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 	for round := 0; ; round++ {
 		st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions, read)
 		if err != nil {
-			in.Complete = false
-			in.Versions = nil
-			in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+			unreadable(err)
 			return
 		}
 		api.addTo(st)
@@ -409,9 +413,7 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 			// again if it names a version the plan deletes.
 			found, err := api.ask(ctx, p.Owner.Login, p.Name, versions, pp)
 			if err != nil {
-				in.Complete = false
-				in.Versions = nil
-				in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+				unreadable(err)
 				return
 			}
 			if found {
