@@ -46,7 +46,7 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 			in.Broken = broken // nothing to restore: no listing either
 			continue
 		}
-		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), pluralWord(len(broken), "image", "images")))
+		cfg.Log.Group(fmt.Sprintf("repair %s package %s/%s: %d broken %s", in.Type, in.Owner, in.Name, len(broken), plural(len(broken), "image", "images")))
 		restored, listErr, err := repairPackage(ctx, lctx, cfg, ex, p, broken, &stopped)
 		cfg.Log.EndGroup()
 		if err != nil {
@@ -269,13 +269,6 @@ func restoreOne(ctx context.Context, cfg Config, ex *executor, p ghapi.Package, 
 		return policy.RepairDeferred, nil
 	}
 	return policy.RepairRefusedPrefix + err.Error(), nil
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func anyDeferred(broken []policy.BrokenImage) bool {

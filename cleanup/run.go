@@ -80,7 +80,9 @@ type Journal interface {
 type Containers interface {
 	// Structure reads which versions of a container package belong to
 	// which (index children, signatures, attestations): the manifests of
-	// versions with tags of their own, and of the versions alsoRead names.
+	// versions with tags of their own, and of the versions alsoRead names,
+	// true for those the plan deletes. A 404 on one the plan deletes means
+	// it is gone; on a kept one, its manifest is unreadable.
 	Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error)
 	// Verify checks that every kept tag still resolves and every child of
 	// each kept index still exists, and returns the problems found. The
@@ -374,13 +376,22 @@ func listPackage(ctx context.Context, cfg Config, p ghapi.Package, now time.Time
 // On failure in is incomplete: nothing in it is deleted.
 func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.PackageInput, now time.Time) {
 	versions := in.Versions
+	// unreadable leaves in incomplete: nothing in it is deleted.
+	unreadable := func(err error) {
+		in.Complete = false
+		in.Versions = nil
+		in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+	}
 	// Read the tagged versions first; then the untagged roots a rule keeps
 	// on purpose, which may be superseded indexes, and the untagged roots
 	// the plan deletes, which may be OCI 1.1 referrers (signatures,
 	// attestations, SBOMs) of a kept image that no fallback index lists.
 	// Each read can change the plan (a referrer joins its image, and
 	// keep-latest counts roots only), so plan again and read the newly
-	// kept or deleted ones, until nothing new needs reading.
+	// kept or deleted ones, until nothing new needs reading. read holds
+	// what was read, true for the versions the plan deleted: a 404 on
+	// those means gone, on a kept one it is unreadable. One read as
+	// deleted that the plan now keeps is read again as kept.
 	var read map[int64]bool
 	headsRead := false // the newest of each burst of deleted roots was read
 	var api *referrersAPI
@@ -390,18 +401,18 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 	for round := 0; ; round++ {
 		st, err := cfg.Containers.Structure(ctx, p.Owner.Login, p.Name, versions, read)
 		if err != nil {
-			in.Complete = false
-			in.Versions = nil
-			in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+			unreadable(err)
 			return
 		}
 		api.addTo(st)
 		in.Structure = st
 		pp := planAlone(cfg.Policy, *in, now)
 		var more, deleted []int64
-		for id, del := range untaggedToRead(pp) {
+		toRead := untaggedToRead(pp)
+		for id, del := range toRead {
+			wasDeleted, done := read[id]
 			switch {
-			case read[id]:
+			case done && (del || !wasDeleted):
 			case del && !headsRead:
 				deleted = append(deleted, id)
 			default:
@@ -423,9 +434,7 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 			// again if it names a version the plan deletes.
 			found, err := api.ask(ctx, p.Owner.Login, p.Name, versions, pp)
 			if err != nil {
-				in.Complete = false
-				in.Versions = nil
-				in.Error = fmt.Sprintf("image structure unreadable, nothing deleted: %v", err)
+				unreadable(err)
 				return
 			}
 			if found {
@@ -451,7 +460,7 @@ func readStructure(ctx context.Context, cfg Config, p ghapi.Package, in *policy.
 			read = map[int64]bool{}
 		}
 		for _, id := range more {
-			read[id] = true
+			read[id] = toRead[id]
 		}
 	}
 }

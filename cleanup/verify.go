@@ -153,6 +153,7 @@ func touched(pp *policy.PackagePlan) bool {
 	return false
 }
 
+// plural is one when n is 1, else many.
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one

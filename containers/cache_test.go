@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -402,4 +403,98 @@ func startRegistry(t testing.TB) *fakeregistry.Registry {
 	}
 	t.Cleanup(func() { _ = reg.Close() })
 	return reg
+}
+
+// holdTransport holds the GET of one manifest until release is closed,
+// and closes arrived when it comes.
+type holdTransport struct {
+	inner   http.RoundTripper
+	digest  string
+	once    sync.Once
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (h *holdTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/manifests/"+h.digest) {
+		h.once.Do(func() { close(h.arrived) })
+		<-h.release
+	}
+	return h.inner.RoundTrip(req)
+}
+
+// Two packages read at once with a warm cache each report the manifests
+// the cache served them, not those it served the other meanwhile: app's
+// read is held on its one uncached manifest while lib is read whole from
+// the cache.
+func TestFromCacheCountsItsOwnPackage(t *testing.T) {
+	reg := startRegistry(t)
+	const libRepo = "acme/lib"
+	for i := range 3 {
+		if _, err := reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{fmt.Sprintf("a%d", i)}, LayerSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 {
+		if _, err := reg.PushImage(libRepo, fakeregistry.ImageOptions{Tags: []string{fmt.Sprintf("l%d", i)}, LayerSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	versionsOf := func(repo string) []policy.Version {
+		var vs []policy.Version
+		for _, m := range reg.Manifests(repo) {
+			vs = append(vs, policy.Version{ID: id(m.Seq), Name: m.Digest, Tags: m.Tags})
+		}
+		return vs
+	}
+	path := filepath.Join(t.TempDir(), "c")
+	warm, cache := cachedReader(t, reg, path)
+	for _, p := range []string{pkg, "Lib"} {
+		if _, _, err := warm.Structure(context.Background(), owner, p, versionsOf(containers.Repository(owner, p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := must[fakeregistry.Pushed](t)(reg.PushImage(repo, fakeregistry.ImageOptions{Tags: []string{"a3"}, LayerSize: 1}))
+
+	hold := &holdTransport{inner: &http.Transport{}, digest: fresh.Digest, arrived: make(chan struct{}), release: make(chan struct{})}
+	r, err := containers.NewReader(containers.Options{
+		RegistryURL: reg.URL(), Token: reg.Token(), Clock: clock.NewFake(time.Now()), Transport: hold,
+		Cache: containers.LoadCache(path, t.Logf, t.Logf),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		stats containers.Stats
+		err   error
+	}
+	appDone := make(chan result, 1)
+	go func() {
+		_, stats, err := r.Structure(context.Background(), owner, pkg, versionsOf(repo))
+		appDone <- result{stats, err}
+	}()
+	select {
+	case <-hold.arrived:
+	case res := <-appDone:
+		close(hold.release)
+		t.Fatalf("app read without asking for its new manifest: %+v %v", res.stats, res.err)
+	}
+	_, lib, err := r.Structure(context.Background(), owner, "Lib", versionsOf(libRepo))
+	close(hold.release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := <-appDone
+	if app.err != nil {
+		t.Fatal(app.err)
+	}
+	if app.stats.ManifestsRead != 4 || app.stats.FromCache != 3 {
+		t.Errorf("app: %d read, %d from the cache; want 4, 3", app.stats.ManifestsRead, app.stats.FromCache)
+	}
+	if lib.ManifestsRead != 2 || lib.FromCache != 2 {
+		t.Errorf("lib: %d read, %d from the cache; want 2, 2", lib.ManifestsRead, lib.FromCache)
+	}
 }

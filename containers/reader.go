@@ -345,6 +345,10 @@ type call struct {
 	r        *Reader
 	requests atomic.Int64
 	retries  atomic.Int64
+	// fromCache counts the manifests the manifest cache served this
+	// call: the cache's own counter is shared by the packages read at
+	// once.
+	fromCache atomic.Int64
 }
 
 type ctxKey struct{}

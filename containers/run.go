@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/pkgretention/retention/policy"
 )
@@ -20,21 +21,27 @@ func (r *Reader) ForRun(logf func(format string, args ...any)) RunReader {
 	return RunReader{r: r, logf: logf}
 }
 
-// Structure is Reader.StructureAlso with its Stats logged.
+// Structure is Reader.StructureAlso with its Stats logged; alsoRead is
+// true for the versions the plan deletes (see StructureAlso).
 func (a RunReader) Structure(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (*policy.Structure, error) {
 	st, stats, err := a.r.StructureAlso(ctx, owner, pkgName, versions, alsoRead)
-	if a.logf != nil && err == nil && len(alsoRead) > 0 {
+	if a.logf == nil || err != nil {
+		return st, err
+	}
+	unlisted := ""
+	if stats.Unlisted > 0 {
+		unlisted = fmt.Sprintf(", %d listed by an index but not (yet) in GitHub's listing: not judged broken", stats.Unlisted)
+	}
+	if len(alsoRead) > 0 {
 		// A later round of the same run: say why the package is read
 		// again, and that only the versions it adds are fetched.
 		n := len(alsoRead)
-		a.logf("image structure of %s, read again for %d untagged %s a rule keeps or the plan deletes: a kept one may be a superseded multi-arch image whose platform manifests stay with it, a deleted one a signature or attestation (OCI 1.1 referrer) of a kept image that stays with it (%d %s, %d retries; manifests read before come from this run's cache), %d unreadable",
-			Repository(owner, pkgName), n, plural(n, "version", "versions"), stats.Requests, plural(stats.Requests, "request", "requests"), stats.Retries, stats.Failures)
+		a.logf("image structure of %s, read again for %d untagged %s a rule keeps or the plan deletes: a kept one may be a superseded multi-arch image whose platform manifests stay with it, a deleted one a signature or attestation (OCI 1.1 referrer) of a kept image that stays with it (%d %s, %d retries; manifests read before come from this run's cache), %d unreadable%s",
+			Repository(owner, pkgName), n, plural(n, "version", "versions"), stats.Requests, plural(stats.Requests, "request", "requests"), stats.Retries, stats.Failures, unlisted)
 		return st, err
 	}
-	if a.logf != nil && err == nil {
-		a.logf("image structure of %s: %d of %d versions read (%d from the manifest cache; %d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable",
-			Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.FromCache, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures)
-	}
+	a.logf("image structure of %s: %d of %d versions read (%d from the manifest cache; %d bytes, %d requests, %d retries), %d attached by tag, %d untagged not read, %d unreadable%s",
+		Repository(owner, pkgName), stats.ManifestsRead, stats.Versions, stats.FromCache, stats.Bytes, stats.Requests, stats.Retries, stats.ByTag, stats.NotRead, stats.Failures, unlisted)
 	return st, err
 }
 

@@ -33,17 +33,23 @@ type Stats struct {
 	// Retries is the number of requests sent again after a 5xx, a 429 or
 	// a network error.
 	Retries int
-	// Requests is the number of HTTP requests sent, authentication and
-	// retries included.
+	// Requests is the number of HTTP requests sent, authentication,
+	// retries and the HEADs that confirm a missing child included.
 	Requests int
 	// ByTag is the number of versions whose only tags are cosign
 	// attachment tags (sha256-<hex>.sig, .att, .sbom): tied to the image
 	// they name, when it is among the versions, without a read.
 	ByTag int
-	// Gone is the number of untagged versions read (StructureAlso's
-	// alsoRead) whose manifest the registry no longer has (404): such a
-	// version references nothing and is no referrer, so it stays a root.
+	// Gone is the number of untagged versions read that the plan deletes
+	// (StructureAlso's alsoRead, true) whose manifest the registry no
+	// longer has (404): such a version references nothing and is no
+	// referrer, so it stays a root.
 	Gone int
+	// Unlisted is the number of manifests listed by an index read that
+	// are not among the versions given but that the registry has (a HEAD
+	// by digest found them): GitHub's listing has no snapshot and may lag
+	// a push, so they are not missing and the index is not broken.
+	Unlisted int
 	// NotRead is the number of versions not read because they have no tag
 	// of their own.
 	NotRead int
@@ -74,6 +80,13 @@ type Stats struct {
 //     one of them, reading that index protects it. The exception is
 //     StructureAlso's alsoRead: untagged versions a rule keeps on purpose,
 //     which may be superseded indexes whose children must stay with them.
+//   - A manifest an index lists that is not among the versions is asked
+//     about with a HEAD by digest: GitHub's listing has no snapshot (its
+//     pages shift while another tool deletes) and may lag a push by
+//     seconds. Only a 404 makes it missing (Structure.Missing: the index
+//     is a broken image); one the registry has is not missing (counted in
+//     Stats.Unlisted); a HEAD that fails otherwise makes the index
+//     unreadable.
 //
 // Reads run concurrently (Options.Concurrency), each retried on 5xx, 429
 // and network errors. A manifest still unreadable after that is reported
@@ -86,9 +99,14 @@ func (r *Reader) Structure(ctx context.Context, owner, pkgName string, versions 
 }
 
 // StructureAlso is Structure reading also the versions alsoRead names,
-// tagged or not: an untagged version the policy keeps may be an image
-// index (a superseded build kept by keep-latest, or pinned by digest),
-// whose platform manifests must then be kept with it.
+// tagged or not, true for those the plan deletes: an untagged version the
+// policy keeps may be an image index (a superseded build kept by
+// keep-latest, or pinned by digest), whose platform manifests must then be
+// kept with it; one it deletes may be an OCI 1.1 referrer of a kept image.
+// A 404 on a version the plan deletes means it is gone (it lists nothing,
+// it stays a root); on a kept one it makes the version unreadable, as
+// any failure does: a 404 may be a registry replica behind, and the
+// platform manifests of a kept index must not become roots.
 func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versions []policy.Version, alsoRead map[int64]bool) (_ *policy.Structure, stats Stats, _ error) {
 	sb := newStructureBuild(versions, &stats)
 	toRead := sb.fromTags(alsoRead)
@@ -99,6 +117,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		stats.Retries = int(c.retries.Load())
 		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures - stats.Gone
 	}()
+	defer func() { stats.FromCache = int(c.fromCache.Load()) }()
 	cache := r.opts.Cache
 	if cache != nil {
 		names := make([]string, len(versions))
@@ -106,8 +125,6 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 			names[i] = versions[i].Name
 		}
 		cache.markLive(names)
-		hits := cache.Stats().Hits
-		defer func() { stats.FromCache = cache.Stats().Hits - hits }()
 	}
 	if len(toRead) == 0 {
 		return sb.st, stats, nil
@@ -130,6 +147,9 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 
 	// Read in waves: an index listed by an index read (an index of
 	// indexes) is read in the next wave, whether tagged or not.
+	unreadable := func(v *policy.Version, why string) {
+		r.logf("manifest %s of %s (id %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
+	}
 	for wave := toRead; len(wave) > 0; {
 		results := make([]readResult, len(wave))
 		err = r.each(ctx, len(wave), func(ctx context.Context, j int) error {
@@ -140,11 +160,12 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		if err != nil {
 			return nil, stats, fmt.Errorf("read manifests of %s: %w", s.repo, err)
 		}
-		wave = sb.fromManifests(wave, results, func(v *policy.Version, why string) {
-			r.logf("manifest %s of %s (id %d) unreadable, keeping what depends on it: %s", v.Name, s.repo, v.ID, why)
-		}, func(v *policy.Version) {
-			r.logf("manifest %s of %s (id %d, untagged) is not in the registry (404): it references nothing, it stays a root", v.Name, s.repo, v.ID)
+		wave = sb.fromManifests(wave, results, unreadable, func(v *policy.Version) {
+			r.logf("manifest %s of %s (id %d, untagged, deleted by the plan) is not in the registry (404): it references nothing, it stays a root", v.Name, s.repo, v.ID)
 		})
+	}
+	if err := r.confirmMissing(ctx, c, s, sb, unreadable); err != nil {
+		return nil, stats, fmt.Errorf("check manifests of %s: %w", s.repo, err)
 	}
 	for id, ps := range sb.st.Parents {
 		sort.Slice(ps, func(a, b int) bool { return ps[a] < ps[b] })
@@ -197,6 +218,7 @@ func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
 	var toRead []int // indexes into versions
 	for i := range b.versions {
 		v := &b.versions[i]
+		_, also := alsoRead[v.ID]
 		own, attached, fallback := false, false, false
 		for _, t := range v.Tags {
 			subject, ok := policy.IsAttachmentTag(t)
@@ -213,7 +235,7 @@ func (b *structureBuild) fromTags(alsoRead map[int64]bool) []int {
 			}
 		}
 		switch {
-		case own || fallback || alsoRead[v.ID]:
+		case own || fallback || also:
 			toRead = append(toRead, i)
 			b.read[i] = true
 		case attached:
@@ -231,11 +253,14 @@ func (b *structureBuild) fromManifests(wave []int, results []readResult, unreada
 	for j, i := range wave {
 		v, res := &b.versions[i], &results[j]
 		if res.unreadable != "" && res.missing && len(v.Tags) == 0 && b.alsoRead[v.ID] {
-			// An untagged version read on request (kept by a rule, or
-			// about to be deleted) whose manifest is gone from the
-			// registry lists no child and names no subject: nothing
-			// depends on what it would say. (An index listed by an
-			// index and gone still counts as unreadable.)
+			// An untagged version read on request that the plan
+			// deletes, whose manifest is gone from the registry, lists
+			// no child and names no subject: nothing depends on what
+			// it would say. A kept one (alsoRead false) that answers
+			// 404 is unreadable: were it a superseded index, its
+			// platform manifests would become roots the policy may
+			// delete. (An index listed by an index and gone still
+			// counts as unreadable.)
 			b.stats.Gone++
 			gone(v)
 			continue
@@ -252,7 +277,8 @@ func (b *structureBuild) fromManifests(wave []int, results []readResult, unreada
 			p, ok := b.pos[d]
 			if !ok {
 				// Listed but not an active version: deleted before
-				// this run, and the index no longer pulls.
+				// this run, and the index no longer pulls, unless the
+				// registry still has it (see confirmMissing).
 				if !slices.Contains(b.st.Missing[v.ID], d) {
 					b.st.Missing[v.ID] = append(b.st.Missing[v.ID], d)
 				}
@@ -271,6 +297,102 @@ func (b *structureBuild) fromManifests(wave []int, results []readResult, unreada
 		}
 	}
 	return next
+}
+
+// confirmMissing asks the registry about each manifest an index lists that
+// is not among the versions (Structure.Missing), with a HEAD by digest,
+// Concurrency at a time, retried like a read: GitHub's listing has no
+// snapshot, and a manifest pushed seconds before the run may not be listed
+// yet. A 404 confirms it missing. One the registry has is dropped from
+// Missing and counted in Stats.Unlisted: the image is not broken. Any
+// other failure makes the indexes that list it unreadable (fail closed).
+// The manifest cache is not asked: it says what a manifest holds, not
+// whether the registry still has it.
+func (r *Reader) confirmMissing(ctx context.Context, c *call, s *session, b *structureBuild, unreadable func(v *policy.Version, why string)) error {
+	var digests []string
+	seen := map[string]bool{}
+	for _, ds := range b.st.Missing {
+		for _, d := range ds {
+			if !seen[d] {
+				seen[d] = true
+				digests = append(digests, d)
+			}
+		}
+	}
+	if len(digests) == 0 {
+		return nil
+	}
+	sort.Strings(digests)
+	if err := r.authenticate(ctx, c, s); err != nil {
+		return err
+	}
+	problems := make([]string, len(digests)) // "" present, ReasonTagGone missing, else why unchecked
+	err := r.each(ctx, len(digests), func(ctx context.Context, i int) error {
+		ref, err := name.NewDigest(s.repo.Name()+"@"+digests[i], name.StrictValidation)
+		if err != nil {
+			problems[i] = fmt.Sprintf("could not check: %q is not a manifest digest", digests[i])
+			return nil
+		}
+		ref.Repository = s.repo // keep the registry's Insecure flag
+		_, problems[i], err = s.head(ctx, c, ref)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	problem := make(map[string]string, len(digests))
+	for i, d := range digests {
+		problem[d] = problems[i]
+		if problems[i] == "" {
+			b.stats.Unlisted++
+		}
+	}
+	ids := make([]int64, 0, len(b.st.Missing))
+	for id := range b.st.Missing {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		var still []string
+		why := ""
+		for _, d := range b.st.Missing[id] {
+			switch p := problem[d]; p {
+			case "":
+				// The registry has it: not (yet) in GitHub's listing.
+			case ReasonTagGone:
+				still = append(still, d)
+			default:
+				if why == "" {
+					why = fmt.Sprintf("manifest %s it lists, not in GitHub's listing: %s", d, p)
+				}
+			}
+		}
+		switch {
+		case why != "":
+			// Read, but what it lists is not known to pull: it counts
+			// as unreadable, not as read.
+			delete(b.st.Missing, id)
+			b.st.Unreadable[id] = why
+			b.stats.ManifestsRead--
+			b.stats.Failures++
+			unreadable(b.version(id), why)
+		case len(still) == 0:
+			delete(b.st.Missing, id)
+		default:
+			b.st.Missing[id] = still
+		}
+	}
+	return nil
+}
+
+// version returns the version of ID id.
+func (b *structureBuild) version(id int64) *policy.Version {
+	for i := range b.versions {
+		if b.versions[i].ID == id {
+			return &b.versions[i]
+		}
+	}
+	return &policy.Version{ID: id}
 }
 
 // readResult is what one manifest says about structure.
@@ -294,6 +416,7 @@ func (s *session) read(ctx context.Context, c *call, digest string) (readResult,
 		// The cache holds only bytes that hash to their digest: they are
 		// what the registry would serve.
 		if res, err := parse(e.mediaType, e.raw); err == nil {
+			c.fromCache.Add(1)
 			s.remember(digest, res)
 			return res, nil
 		}

@@ -587,3 +587,116 @@ func TestIndexOfIndexes(t *testing.T) {
 		t.Errorf("stats %+v: want the outer index, then the untagged inner index it lists", stats)
 	}
 }
+
+// registryRequests is the number of requests the fake registry answered,
+// every kind counted once (Injected failures are counted by kind too).
+func registryRequests(c fakeregistry.Counts) int {
+	return c.Ping + c.Token + c.TokenDenied + c.Unauthorized + c.ManifestGetByDigest + c.ManifestGetByTag +
+		c.ManifestHeadByDigest + c.ManifestHeadByTag + c.Blob + c.Referrers + c.Other + c.Refused
+}
+
+// A manifest an index lists that is not among the versions given is
+// confirmed with a HEAD by digest before the index is called broken:
+// GitHub's listing has no snapshot (pages shift while another tool
+// deletes) and may lag a push by seconds. Only a 404 makes the child
+// missing; a child the registry serves is not; a HEAD failing otherwise
+// leaves the index unreadable (fail closed).
+func TestUnlistedChildIsConfirmedByTheRegistry(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		registry       func(t *testing.T, e *env, child string) // what the registry holds of the unlisted child
+		wantMissing    bool
+		wantUnreadable string // in the index's Unreadable reason
+		wantUnlisted   int
+		wantHeads      int
+	}{
+		{name: "served: not missing", wantUnlisted: 1, wantHeads: 1},
+		{name: "404: missing", registry: func(t *testing.T, e *env, child string) {
+			if err := e.reg.DeleteManifest(repo, child); err != nil {
+				t.Fatal(err)
+			}
+		}, wantMissing: true, wantHeads: 1},
+		{name: "HEAD fails: unreadable", registry: func(_ *testing.T, e *env, child string) {
+			e.reg.FailManifest(repo, child, -1)
+		}, wantUnreadable: "500", wantHeads: containers.DefaultMaxAttempts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			idx := must[fakeregistry.Pushed](t)(e.reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"v1"}, Attestations: true}))
+			unlisted := idx.Children[0].Digest
+			var vs []policy.Version
+			for _, v := range e.versions() {
+				if v.Name != unlisted {
+					vs = append(vs, v)
+				}
+			}
+			if tc.registry != nil {
+				tc.registry(t, e, unlisted)
+			}
+			st, stats := e.structure(t, vs)
+			idxID := e.idOf(t, idx.Digest)
+			if got := slices.Contains(st.Missing[idxID], unlisted); got != tc.wantMissing {
+				t.Errorf("missing %v, want the unlisted child missing=%v", st.Missing, tc.wantMissing)
+			}
+			if reason, ok := st.Unreadable[idxID]; ok != (tc.wantUnreadable != "") || !strings.Contains(reason, tc.wantUnreadable) {
+				t.Errorf("unreadable %v, want the index unreadable=%v (%q)", st.Unreadable, tc.wantUnreadable != "", tc.wantUnreadable)
+			}
+			if stats.Unlisted != tc.wantUnlisted {
+				t.Errorf("stats.Unlisted = %d, want %d", stats.Unlisted, tc.wantUnlisted)
+			}
+			c := e.reg.Counts()
+			if c.ManifestHeadByDigest != tc.wantHeads {
+				t.Errorf("%d HEADs by digest, want %d", c.ManifestHeadByDigest, tc.wantHeads)
+			}
+			if n := registryRequests(c); stats.Requests != n {
+				t.Errorf("stats.Requests = %d, the registry answered %d", stats.Requests, n)
+			}
+			if stats.NotRead+stats.ManifestsRead+stats.Failures+stats.ByTag+stats.Gone != len(vs) {
+				t.Errorf("stats %+v do not add up to %d versions", stats, len(vs))
+			}
+			// The listed children are children of the index, whatever
+			// became of the unlisted one.
+			want := map[int64][]int64{}
+			for _, ch := range idx.Children[1:] {
+				want[e.idOf(t, ch.Digest)] = []int64{idxID}
+			}
+			wantParents(t, st, vs, want)
+		})
+	}
+}
+
+// An untagged version read on request that answers 404 is gone (a root
+// with no children) only when the plan deletes it. A kept one, such as a
+// superseded index keep-latest keeps, is unreadable: a 404 may be a
+// registry replica behind, and its platform manifests must not become
+// roots the policy may delete.
+func TestKeptUntaggedVersionAnswering404IsUnreadable(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		deletes        bool // the plan deletes the version (alsoRead's value)
+		wantUnreadable bool
+		wantGone       int
+	}{
+		{name: "kept", deletes: false, wantUnreadable: true},
+		{name: "deleted", deletes: true, wantGone: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			must[fakeregistry.Pushed](t)(e.reg.PushIndex(repo, fakeregistry.IndexOptions{Tags: []string{"latest"}}))
+			old := must[fakeregistry.Pushed](t)(e.reg.PushIndex(repo, fakeregistry.IndexOptions{}))
+			vs := e.versions()
+			e.reg.MissManifest(repo, old.Digest, 1)
+			oldID := e.idOf(t, old.Digest)
+			st, stats, err := e.r.StructureAlso(context.Background(), owner, pkg, vs, map[int64]bool{oldID: tc.deletes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reason, ok := st.Unreadable[oldID]; ok != tc.wantUnreadable || ok && !strings.Contains(reason, "404") {
+				t.Errorf("unreadable %v, want the index unreadable=%v with the 404", st.Unreadable, tc.wantUnreadable)
+			}
+			if stats.Gone != tc.wantGone {
+				t.Errorf("stats.Gone = %d, want %d", stats.Gone, tc.wantGone)
+			}
+		})
+	}
+}

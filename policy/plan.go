@@ -50,9 +50,10 @@ type Structure struct {
 	Parents    map[int64][]int64
 	Unreadable map[int64]string // version ID -> why it could not be read
 	// Missing maps the ID of an index read to the digests of the
-	// manifests it lists that are not active versions of the package:
-	// deleted before this run, by hand or by another tool. Such an index
-	// is a broken image (it no longer pulls).
+	// manifests it lists that are not active versions of the package and
+	// that the registry no longer has (404): deleted before this run, by
+	// hand or by another tool. Such an index is a broken image (it no
+	// longer pulls).
 	Missing map[int64][]string
 }
 

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -579,5 +581,86 @@ func TestRepairSkipsImagesThePolicyDeletes(t *testing.T) {
 		if slices.Contains(v.Tags, doomed) && v.Result != policy.ResultDeleted {
 			t.Errorf("%s: %s %s, result %q: want deleted", doomed, v.Decision, v.Reason, v.Result)
 		}
+	}
+}
+
+// listingSkips makes GitHub's listing of the active versions of acme/app
+// leave out the version named digest, as a listing does whose pages
+// shifted while another tool deleted, or that lags a push by seconds: the
+// registry still serves its manifest.
+func (w *registryWorld) listingSkips(t *testing.T, digest string) {
+	t.Helper()
+	w.gh.Intercept("GET", "/orgs/acme/packages/container/app/versions", func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var vs []map[string]any
+		body := rec.Body.Bytes()
+		if r.URL.Query().Get("state") != deletedState && json.Unmarshal(body, &vs) == nil {
+			kept := vs[:0]
+			for _, v := range vs {
+				if v["name"] != digest {
+					kept = append(kept, v)
+				}
+			}
+			var err error
+			if body, err = json.Marshal(kept); err != nil {
+				t.Error(err)
+			}
+		}
+		for k, v := range rec.Header() {
+			rw.Header()[k] = v
+		}
+		rw.Header().Del("Content-Length")
+		rw.WriteHeader(rec.Code)
+		_, _ = rw.Write(body)
+	})
+}
+
+const deletedState = "deleted"
+
+// A platform manifest of v1.1.0 that GitHub's listing leaves out but the
+// registry serves does not make v1.1.0 broken: image-state: broken keeps
+// it, and neither the broken-count, the warning nor the summary names it.
+// v1.0.0, whose platform manifest another tool deleted, is still broken
+// and deleted.
+func TestChildOnlyLeftOutOfTheListingIsNotBroken(t *testing.T) {
+	w := newRegistryWorld(t, "private")
+	w.seed(t, -1)
+	w.otherToolDeletes(t, platformOf(t, w.releases[0]))
+	skipped := platformOf(t, w.releases[1])
+	w.listingSkips(t, skipped)
+
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"image-state": "broken",
+	})
+	r.clock = w.clk
+	r.run(t)
+
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	active := map[string]bool{}
+	for _, v := range w.gh.Active("acme", "container", "app") {
+		active[v.Name] = true
+	}
+	if !active[w.releases[1].Digest] || !active[skipped] {
+		t.Errorf("v1.1.0 active=%v, its platform manifest left out of the listing active=%v: want both kept, the image pulls",
+			active[w.releases[1].Digest], active[skipped])
+	}
+	w.intact(t, w.releases[1])
+	if active[w.releases[0].Digest] {
+		t.Errorf("v1.0.0, broken by another tool, was not deleted")
+	}
+	pp := readPlan(t, r.planPath).Packages[0]
+	if len(pp.Broken) != 1 || pp.Broken[0].Digest != w.releases[0].Digest {
+		t.Errorf("broken images %+v, want v1.0.0 only", pp.Broken)
+	}
+	r.checkOutputs(t, map[string]string{outBroken: "1"})
+	if strings.Contains(r.stdoutText, "acme/app:v1.1.0") || strings.Contains(r.summaryText, "| v1.1.0 | sha256:") {
+		t.Errorf("v1.1.0 reported broken:\n%s\n%s", r.stdoutText, r.summaryText)
+	}
+	if !strings.Contains(r.stdoutText, "1 listed by an index but not (yet) in GitHub's listing: not judged broken") {
+		t.Errorf("the structure's log line does not count the manifest left out of the listing:\n%s", r.stdoutText)
 	}
 }

@@ -516,6 +516,42 @@ func TestKeptUntaggedIndexKeepsItsMembers(t *testing.T) {
 	}
 }
 
+// A superseded index keep-latest keeps, whose manifest the registry
+// answers 404 for (a replica behind, once or for the whole run), is
+// unreadable as any failed read is: its platform manifests do not become
+// untagged roots the rule deletes (half an image), nothing in the package
+// is deleted, and the next run reads it again.
+func TestKeptUntaggedIndexAnswering404DeletesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		times int // 404s the registry answers; -1: every one
+	}{
+		{"once", 1},
+		{"for the whole run", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newRegistryWorld(t, "private")
+			w.seed(t, -1)
+			newestOld := w.old[len(w.old)-1]
+			w.reg.MissManifest(w.repo, newestOld.Digest, tc.times)
+			plan := w.run(t, map[string]string{"tag-state": "untagged", "keep-latest": "1"})
+			w.intact(t, newestOld)
+			if n := w.gh.Mutations(); n != 0 {
+				t.Errorf("%d mutating requests beside a kept index that could not be read", n)
+			}
+			unreadable := false
+			for _, v := range plan.Packages[0].Versions {
+				if v.Name == newestOld.Digest && v.Reason == policy.ReasonUnreadable {
+					unreadable = true
+				}
+			}
+			if !unreadable {
+				t.Errorf("the kept index answering 404 is not reported %s", policy.ReasonUnreadable)
+			}
+		})
+	}
+}
+
 func TestIndexPinnedByDigestKeepsItsMembers(t *testing.T) {
 	w := newRegistryWorld(t, "private")
 	w.seed(t, -1)

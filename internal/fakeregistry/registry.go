@@ -75,7 +75,7 @@ type Counts struct {
 	Referrers            int // GET /v2/<repo>/referrers/<digest>, answered or not
 	Other                int // tag lists, catalog, unknown paths
 	Refused              int // writes and deletes over HTTP (405)
-	Injected             int // failures injected by FailManifest or FailTokens
+	Injected             int // failures injected by FailManifest, ThrottleManifest, MissManifest or FailTokens
 }
 
 // ManifestGets is the number of manifest GETs, by digest and by tag.
@@ -234,6 +234,14 @@ func (r *Registry) ThrottleManifest(repo, digest string, times int, retryAfter t
 	r.setFault(repo, digest, &fault{status: http.StatusTooManyRequests, retryAfter: fmt.Sprint(int(retryAfter.Seconds())), left: times})
 }
 
+// MissManifest makes GET and HEAD of the manifest digest (by digest or by
+// a tag pointing at it) answer 404 MANIFEST_UNKNOWN the next times
+// requests, as a registry replica that has not caught up does; times < 0
+// means always, 0 heals it. The manifest stays stored.
+func (r *Registry) MissManifest(repo, digest string, times int) {
+	r.setFault(repo, digest, &fault{status: http.StatusNotFound, left: times})
+}
+
 func (r *Registry) setFault(repo, digest string, f *fault) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -364,8 +372,11 @@ func (r *Registry) manifestRequest(w http.ResponseWriter, req *http.Request, p r
 			w.Header().Set("Retry-After", fail.retryAfter)
 		}
 		code := "UNKNOWN"
-		if fail.status == http.StatusTooManyRequests {
+		switch fail.status {
+		case http.StatusTooManyRequests:
 			code = "TOOMANYREQUESTS"
+		case http.StatusNotFound:
+			code = "MANIFEST_UNKNOWN"
 		}
 		writeError(w, fail.status, code, "injected failure")
 		return true

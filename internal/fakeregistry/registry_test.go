@@ -310,6 +310,13 @@ func TestInjectedFaults(t *testing.T) {
 	if n := r.Reads(repo, img.Digest); n != 3 {
 		t.Errorf("reads: %d, want 3 (GETs by tag count for the digest)", n)
 	}
+	r.MissManifest(repo, img.Digest, 1)
+	if status, _, body := do(t, http.MethodGet, r.URL()+"/v2/acme/app/manifests/"+img.Digest, auth); status != http.StatusNotFound || !strings.Contains(body, "MANIFEST_UNKNOWN") {
+		t.Errorf("missed once: %d %s", status, body)
+	}
+	if status, _, _ := do(t, http.MethodGet, r.URL()+"/v2/acme/app/manifests/"+img.Digest, auth); status != http.StatusOK {
+		t.Errorf("after the miss: %d", status)
+	}
 	r.FailTokens(1)
 	if status, _ := token(t, r, "repository:acme/app:pull", r.Token()); status != http.StatusServiceUnavailable {
 		t.Errorf("failed token: %d", status)
