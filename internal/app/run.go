@@ -85,7 +85,7 @@ func runJob(ctx context.Context, s *settings, d deps, log cleanup.Logger, journa
 // returns that line for the summary.
 func saveCache(cache *containers.Cache, log cleanup.Logger) string {
 	st := cache.Stats()
-	line := fmt.Sprintf("Manifest cache: %d %s read from the registry, %d served from the cache, %d rejected (bytes not matching their digest)",
+	line := fmt.Sprintf("Manifest cache: %d %s read from the registry, %d served from the cache, %d rejected (bytes not matching their digest or media type)",
 		st.Stored, pluralWord(st.Stored, "manifest", "manifests"), st.Hits, st.Rejected)
 	n, size, err := cache.Save()
 	if err != nil {
