@@ -100,27 +100,54 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 }
 
 // markNotNeeded marks the missing children of the broken images that the
-// policy deletes whole even once healed (a rule selects them by tag or
-// age, not as broken) as not needing a restore, and returns how many
-// images it marked. Restoring them would send each manifest to be deleted
-// again in the same run.
+// policy deletes whole, healed or not (a rule selects them by tag or age)
+// as not needing a restore, and returns how many images it marked.
+// Restoring them would send each manifest to be deleted again in the same
+// run. An image a rule would keep while broken (image-state: broken with
+// keep-latest) is restored.
 func markNotNeeded(p *policy.Policy, in policy.PackageInput, broken []policy.BrokenImage, now time.Time) int {
-	st := *in.Structure
-	st.Missing = nil // as if every broken image were healed
-	in.Structure = &st
-	pl := planAlone(p, in, now)
-	if pl == nil {
-		return 0
+	// First every broken image as if healed; then the images found
+	// deleted stay broken, as they will once not restored, and any the
+	// plan then keeps (a rule for broken images keeping the latest) is
+	// restored after all; until the set stops shrinking.
+	orig := in.Structure.Missing
+	doomed := map[int64]bool{}
+	for b := range broken {
+		doomed[broken[b].ID] = true
 	}
-	deleted := map[int64]bool{}
-	for _, v := range pl.Versions {
-		if v.Decision == policy.Delete {
-			deleted[v.ID] = true
+	for first := true; ; first = false {
+		st := *in.Structure
+		st.Missing = map[int64][]string{}
+		if !first {
+			for id := range doomed {
+				st.Missing[id] = orig[id]
+			}
+		}
+		in.Structure = &st
+		pl := planAlone(p, in, now)
+		if pl == nil {
+			return 0
+		}
+		deleted := map[int64]bool{}
+		for _, v := range pl.Versions {
+			if v.Decision == policy.Delete {
+				deleted[v.ID] = true
+			}
+		}
+		shrunk := false
+		for id := range doomed {
+			if !deleted[id] {
+				delete(doomed, id)
+				shrunk = true
+			}
+		}
+		if !first && !shrunk {
+			break
 		}
 	}
 	n := 0
 	for b := range broken {
-		if !deleted[broken[b].ID] {
+		if !doomed[broken[b].ID] {
 			continue
 		}
 		n++

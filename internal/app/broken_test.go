@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -662,5 +664,63 @@ func TestChildOnlyLeftOutOfTheListingIsNotBroken(t *testing.T) {
 	}
 	if !strings.Contains(r.stdoutText, "1 listed by an index but not (yet) in GitHub's listing: not judged broken") {
 		t.Errorf("the structure's log line does not count the manifest left out of the listing:\n%s", r.stdoutText)
+	}
+}
+
+// TestRepairRestoresAnImageKeptWhileBroken: an image one rule deletes by
+// tag, but that a rule for broken images would keep (keep-latest) if it
+// stayed broken, is restored: left broken, it would be kept, and never
+// healed. Healed, it is deleted by its tag.
+func TestRepairRestoresAnImageKeptWhileBroken(t *testing.T) {
+	w, _, recent := brokenWorld(t)
+	doomed := w.releases[1].Tags[0]
+	file := filepath.Join(t.TempDir(), "retention.yml")
+	pol := fmt.Sprintf("rules:\n  - packages: app\n    package-type: container\n    delete-tags: %q\n"+
+		"  - packages: app\n    package-type: container\n    image-state: broken\n    keep-latest: 3\n", doomed)
+	if err := os.WriteFile(file, []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, w.srv.URL, map[string]string{"registry-url": w.reg.URL(), "policy-file": file, "repair": "true"})
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	pp := readPlan(t, r.planPath).Packages[0]
+	if got := repairOutcomes(pp)[recent[0]]; got != policy.RepairRestored {
+		t.Errorf("%s's missing manifest: repair %q, want %q", doomed, got, policy.RepairRestored)
+	}
+	for _, v := range pp.Versions {
+		if slices.Contains(v.Tags, doomed) && v.Result != policy.ResultDeleted {
+			t.Errorf("%s: %s %s, result %q: want deleted, healed first", doomed, v.Decision, v.Reason, v.Result)
+		}
+	}
+}
+
+// TestRepairNotNeededUnderMaxDeletions: with max-deletions, a broken image
+// the policy deletes but the cap leaves for a later run is not restored
+// either, and the summary says it goes in a later run.
+func TestRepairNotNeededUnderMaxDeletions(t *testing.T) {
+	w, _, recent := brokenWorld(t)
+	r := newRunner(t, w.srv.URL, map[string]string{
+		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
+		"delete-tags": w.releases[1].Tags[0] + "," + w.releases[2].Tags[0], "max-deletions": "1", "repair": "true",
+	})
+	r.clock = w.clk
+	r.run(t)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
+	}
+	got := repairOutcomes(readPlan(t, r.planPath).Packages[0])
+	if got[recent[0]] != policy.RepairNotNeeded || got[recent[1]] != policy.RepairNotNeeded {
+		t.Errorf("repair outcomes %v, want both not needed", got)
+	}
+	if n := w.countRequests("POST", "/restore"); n != 0 {
+		t.Errorf("%d restores sent, want none", n)
+	}
+	for _, s := range []string{"not restored: the policy deletes this image |", "not restored: the policy deletes this image in a later run (max-deletions)"} {
+		if !strings.Contains(r.summaryText, s) {
+			t.Errorf("summary lacks %q:\n%s", s, r.summaryText)
+		}
 	}
 }

@@ -220,6 +220,10 @@ func brokenSection(pkg policy.PackagePlan) string {
 	fmt.Fprintf(&b, "**Broken images**: %s platform manifests were deleted before this run, so %s did not pull. Not a failure of this run.\n\n",
 		pick(n, "this image's", "these images'"), pick(n, "it", "they"))
 	b.WriteString("| tags | digest | missing | since | what to do |\n|---|---|---|---|---|\n")
+	decided := map[int64]policy.Decision{}
+	for i := range pkg.Versions {
+		decided[pkg.Versions[i].ID] = pkg.Versions[i].Decision
+	}
 	for _, im := range pkg.Broken {
 		var missing, since []string
 		for _, m := range im.Missing {
@@ -232,14 +236,15 @@ func brokenSection(pkg policy.PackagePlan) string {
 			since = []string{"unknown"}
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(strings.Join(im.Tags, ", ")), cell(short(im.Digest)),
-			cell(strings.Join(missing, ", ")), cell(strings.Join(since, ", ")), cell(repairAdvice(im)))
+			cell(strings.Join(missing, ", ")), cell(strings.Join(since, ", ")), cell(repairAdvice(im, decided[im.ID])))
 	}
 	b.WriteString("\n")
 	return b.String()
 }
 
-// repairAdvice says what a repair did for a broken image, or what to do.
-func repairAdvice(im policy.BrokenImage) string {
+// repairAdvice says what a repair did for a broken image, or what to do;
+// decision is the plan's for the image.
+func repairAdvice(im policy.BrokenImage, decision policy.Decision) string {
 	var restored, would, lost, refused, deferred, notNeeded int
 	for _, m := range im.Missing {
 		switch {
@@ -275,8 +280,10 @@ func repairAdvice(im policy.BrokenImage) string {
 		parts = append(parts, fmt.Sprintf("%d not restorable (deleted over 30 days ago, or never in this package)", lost))
 	}
 	switch {
-	case notNeeded > 0:
+	case notNeeded > 0 && decision == policy.Delete:
 		return "not restored: the policy deletes this image"
+	case notNeeded > 0:
+		return "not restored: the policy deletes this image in a later run (max-deletions)"
 	case im.Healed():
 		return "healed: restored " + strconv.Itoa(restored)
 	case lost > 0 || refused > 0:
