@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/pkgretention/retention/internal/fileown"
 )
 
 // CacheFileName is the name of the cache file inside a cache-path that is
@@ -296,7 +298,7 @@ func (c *Cache) Save() (entries int, size int64, err error) {
 	sort.Slice(cf.Entries, func(i, j int) bool { return cf.Entries[i].Digest < cf.Entries[j].Digest })
 
 	dir := filepath.Dir(c.path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fileown.MkdirAll(dir); err != nil {
 		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".manifests-*.tmp")
@@ -335,6 +337,9 @@ func (c *Cache) Save() (entries int, size int64, err error) {
 		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), c.path); err != nil {
+		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
+	}
+	if err := fileown.Adopt(c.path); err != nil {
 		return 0, 0, fmt.Errorf("save manifest cache: %w", err)
 	}
 	return len(cf.Entries), fi.Size(), nil

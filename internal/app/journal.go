@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pkgretention/retention/cleanup"
+	"github.com/pkgretention/retention/internal/fileown"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -39,13 +40,17 @@ var _ cleanup.Journal = (*fileJournal)(nil)
 
 // Begin creates the journal in dir, named after the plan's start.
 func (j *fileJournal) Begin(plan *policy.Plan) error {
-	if err := os.MkdirAll(j.dir, 0o755); err != nil {
+	if err := fileown.MkdirAll(j.dir); err != nil {
 		return fmt.Errorf("create the journal's directory: %w", err)
 	}
 	j.startedAt = plan.StartedAt
 	j.path = filepath.Join(j.dir, journalFileName(plan.StartedAt))
 	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
+		return fmt.Errorf("create the journal: %w", err)
+	}
+	if err := fileown.Adopt(j.path); err != nil {
+		f.Close()
 		return fmt.Errorf("create the journal: %w", err)
 	}
 	j.f = f

@@ -508,8 +508,16 @@ func workflowRun(t *testing.T, w *registryWorld, s ghStep, ctx exprContexts) *ru
 // payload carries only the cron; igorjs/gh-actions-clean-workflow#33,
 // zephyrproject-rtos/zephyr#49041), inputs are empty but on
 // workflow_dispatch, and github.token is the workflow's GITHUB_TOKEN, an
-// installation token (ghs_). github.workspace is a new empty folder.
+// installation token (ghs_). github.workspace is a new empty folder,
+// owned (when the test runs as root, as a docker action does) by the
+// runner's user, uid 1001 on GitHub's images.
 func workflowContexts(t *testing.T, event string, inputs map[string]any, runID, temp string) exprContexts {
+	workspace := t.TempDir()
+	if os.Geteuid() == 0 {
+		if err := os.Chown(workspace, runnerUID, runnerUID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	payload := map[string]any{"schedule": "17 3 * * *"}
 	if event == "workflow_dispatch" {
 		payload = map[string]any{
@@ -529,7 +537,7 @@ func workflowContexts(t *testing.T, event string, inputs map[string]any, runID, 
 			"repository_owner": "acme",
 			"run_id":           runID,
 			"api_url":          "https://api.github.com",
-			"workspace":        t.TempDir(),
+			"workspace":        workspace,
 		},
 		"inputs": inputs,
 		"runner": map[string]any{"temp": temp},
@@ -642,12 +650,18 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 			// The manifest cache is where the save step looks, and readable
 			// by it: actions/cache/save runs tar as the runner's user, and
 			// the action wrote the file as root (a docker action runs as
-			// root; actions/runner#1282).
+			// root; actions/runner#1282). Run as root here, the folder and
+			// file belong to the workspace's owner, so that a self-hosted
+			// runner's next checkout can clean them (actions/runner#434).
 			save := evalWith(t, nightly.stepUsing(t, "actions/cache/save"), ctx)
 			cacheDir := filepath.Join(ctx["github"].(map[string]any)["workspace"].(string), save["path"])
 			files, err := os.ReadDir(cacheDir)
 			if err != nil || len(files) == 0 {
 				t.Errorf("no manifest cache in %s, where the save step looks: %v", save["path"], err)
+			}
+			wsOwner := ownerOf(t, ctx["github"].(map[string]any)["workspace"].(string))
+			if o := ownerOf(t, cacheDir); os.Geteuid() == 0 && o != wsOwner {
+				t.Errorf("%s owned by %d, the workspace by %d: the runner's next checkout cannot clean it", save["path"], o, wsOwner)
 			}
 			for _, f := range files {
 				fi, err := f.Info()
@@ -656,6 +670,9 @@ func TestReadmeWorkflowsRunAsOnARunner(t *testing.T) {
 				}
 				if fi.Mode().Perm()&0o044 != 0o044 {
 					t.Errorf("%s has mode %v: another user (the save step's tar) cannot read it", f.Name(), fi.Mode())
+				}
+				if o := ownerOf(t, filepath.Join(cacheDir, f.Name())); os.Geteuid() == 0 && o != wsOwner {
+					t.Errorf("%s owned by %d, the workspace by %d", f.Name(), o, wsOwner)
 				}
 			}
 			// The next step uploads the plan file: its path pattern finds it.

@@ -12,6 +12,7 @@ import (
 	"github.com/pkgretention/retention/cleanup"
 	"github.com/pkgretention/retention/containers"
 	"github.com/pkgretention/retention/ghapi"
+	"github.com/pkgretention/retention/internal/fileown"
 	"github.com/pkgretention/retention/policy"
 )
 
@@ -126,12 +127,16 @@ func planFileName(t time.Time) string {
 // created or replaced, streaming it through a buffer.
 func writePlanFile(path string, p *policy.Plan) (err error) {
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := fileown.MkdirAll(dir); err != nil {
 			return fmt.Errorf("write plan file: %w", err)
 		}
 	}
 	f, err := os.Create(path)
 	if err != nil {
+		return fmt.Errorf("write plan file: %w", err)
+	}
+	if err := fileown.Adopt(path); err != nil {
+		f.Close()
 		return fmt.Errorf("write plan file: %w", err)
 	}
 	defer func() {
