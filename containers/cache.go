@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/pkgretention/retention/internal/fileown"
+	"github.com/pkgretention/retention/policy"
 )
 
 // CacheFileName is the name of the cache file inside a cache-path that is
@@ -243,16 +244,16 @@ func (c *Cache) put(digest string, mt types.MediaType, raw []byte) {
 	c.entries[digest] = cacheEntry{mediaType: mt, raw: raw}
 }
 
-// markLive records digests listed in a package this run: Save keeps only
-// the entries of live digests.
-func (c *Cache) markLive(digests []string) {
+// markLive records the versions listed in a package this run (their
+// names are digests): Save keeps only the entries of live digests.
+func (c *Cache) markLive(versions []policy.Version) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, d := range digests {
-		c.live[d] = true
+	for i := range versions {
+		c.live[versions[i].Name] = true
 	}
 }
 

@@ -62,11 +62,7 @@ func (a RunReader) Verify(ctx context.Context, owner, pkgName string, keptTags, 
 // listed whole whose structure this run does not read: the entries are
 // saved for the next run, which may need them. It sends no request.
 func (a RunReader) KeepCached(versions []policy.Version) {
-	names := make([]string, len(versions))
-	for i := range versions {
-		names[i] = versions[i].Name
-	}
-	a.r.opts.Cache.markLive(names)
+	a.r.opts.Cache.markLive(versions)
 }
 
 // KnownChildren returns the manifests an image index lists (none for an

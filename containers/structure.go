@@ -118,14 +118,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		stats.NotRead = len(versions) - stats.ByTag - stats.ManifestsRead - stats.Failures - stats.Gone
 	}()
 	defer func() { stats.FromCache = int(c.fromCache.Load()) }()
-	cache := r.opts.Cache
-	if cache != nil {
-		names := make([]string, len(versions))
-		for i := range versions {
-			names[i] = versions[i].Name
-		}
-		cache.markLive(names)
-	}
+	r.opts.Cache.markLive(versions)
 	if len(toRead) == 0 {
 		return sb.st, stats, nil
 	}
@@ -137,7 +130,7 @@ func (r *Reader) StructureAlso(ctx context.Context, owner, pkgName string, versi
 		return nil, stats, err
 	}
 	for _, i := range toRead {
-		if !cache.has(versions[i].Name) {
+		if !r.opts.Cache.has(versions[i].Name) {
 			if err := r.authenticate(ctx, c, s); err != nil {
 				return nil, stats, err
 			}

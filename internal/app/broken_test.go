@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -73,12 +74,7 @@ func TestDamageFromBeforeTheRunIsReportedNotFailed(t *testing.T) {
 	w.otherToolDeletes(t, missing)
 	w.clk.Advance(3 * 24 * time.Hour)
 
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"tag-state": "untagged", "older-than": "7d",
-	})
-	r.clock = w.clk
-	r.run(t)
+	r := w.runOnApp(t, map[string]string{"tag-state": "untagged", "older-than": "7d"})
 
 	if r.code != ExitOK {
 		t.Fatalf("exit %d, want %d: damage from before the run is no failure of it\n%s", r.code, ExitOK, r.stdoutText)
@@ -121,10 +117,16 @@ func brokenWorld(t *testing.T) (w *registryWorld, old, recent []string) {
 // nightly runs the README's nightly rule on acme/app, with repair as given.
 func (w *registryWorld) nightly(t *testing.T, repair string) *runner {
 	t.Helper()
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"tag-state": "untagged", "older-than": "7d", "repair": repair,
-	})
+	return w.runOnApp(t, map[string]string{"tag-state": "untagged", "older-than": "7d", "repair": repair})
+}
+
+// runOnApp runs the action on the container package acme/app of w's
+// registry, at w's clock, with inputs besides those.
+func (w *registryWorld) runOnApp(t *testing.T, inputs map[string]string) *runner {
+	t.Helper()
+	all := map[string]string{"package-type": "container", "packages": "app", "registry-url": w.reg.URL()}
+	maps.Copy(all, inputs)
+	r := newRunner(t, w.srv.URL, all)
 	r.clock = w.clk
 	r.run(t)
 	return r
@@ -160,7 +162,7 @@ func repairOutcomes(pp policy.PackagePlan) map[string]string {
 	return out
 }
 
-const deletedListing = "state=deleted"
+const deletedListing = "state=" + deletedState
 
 func (w *registryWorld) countRequests(method, contains string) int {
 	n := 0
@@ -256,12 +258,7 @@ func TestRepairHealsWhatTheWindowAllowsAndReportsTheRest(t *testing.T) {
 
 func TestRepairDryRunRestoresNothingAndSaysWhatItWould(t *testing.T) {
 	w, old, recent := brokenWorld(t)
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"tag-state": "untagged", "older-than": "7d", "repair": "true", "dry-run": "true",
-	})
-	r.clock = w.clk
-	r.run(t)
+	r := w.runOnApp(t, map[string]string{"tag-state": "untagged", "older-than": "7d", "repair": "true", "dry-run": "true"})
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
 	}
@@ -392,12 +389,7 @@ func TestImageStateBrokenDeletesWhatNoLongerPulls(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, _, _ := brokenWorld(t)
-			r := newRunner(t, w.srv.URL, map[string]string{
-				"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-				"image-state": "broken", "repair": tc.repair, "keep-tags": tc.keep,
-			})
-			r.clock = w.clk
-			r.run(t)
+			r := w.runOnApp(t, map[string]string{"image-state": "broken", "repair": tc.repair, "keep-tags": tc.keep})
 			if r.code != ExitOK {
 				t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
 			}
@@ -437,12 +429,7 @@ func TestRepairWithoutDeletedListingDeletesNothing(t *testing.T) {
 		rw.WriteHeader(http.StatusForbidden)
 		_, _ = rw.Write([]byte(`{"message":"Resource not accessible by integration"}`))
 	})
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"image-state": "broken", "repair": "true",
-	})
-	r.clock = w.clk
-	r.run(t)
+	r := w.runOnApp(t, map[string]string{"image-state": "broken", "repair": "true"})
 	if r.code != ExitFailed {
 		t.Errorf("exit %d, want %d\n%s", r.code, ExitFailed, r.stdoutText)
 	}
@@ -462,12 +449,7 @@ func TestRepairWithoutDeletedListingDeletesNothing(t *testing.T) {
 func TestRepairDryRunPlansWhatTheRealRunDoes(t *testing.T) {
 	decisions := func(dry string) map[string]string {
 		w, _, _ := brokenWorld(t)
-		r := newRunner(t, w.srv.URL, map[string]string{
-			"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-			"image-state": "broken", "repair": "true", "dry-run": dry,
-		})
-		r.clock = w.clk
-		r.run(t)
+		r := w.runOnApp(t, map[string]string{"image-state": "broken", "repair": "true", "dry-run": dry})
 		if r.code != ExitOK {
 			t.Fatalf("dry-run %s: exit %d\n%s", dry, r.code, r.stdoutText)
 		}
@@ -559,12 +541,7 @@ func TestRepairCancelledKeepsItsRecord(t *testing.T) {
 func TestRepairSkipsImagesThePolicyDeletes(t *testing.T) {
 	w, _, recent := brokenWorld(t)
 	doomed := w.releases[1].Tags[0] // broken 3 days ago, like releases[2]
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"delete-tags": doomed, "repair": "true",
-	})
-	r.clock = w.clk
-	r.run(t)
+	r := w.runOnApp(t, map[string]string{"delete-tags": doomed, "repair": "true"})
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
 	}
@@ -632,12 +609,7 @@ func TestChildOnlyLeftOutOfTheListingIsNotBroken(t *testing.T) {
 	skipped := platformOf(t, w.releases[1])
 	w.listingSkips(t, skipped)
 
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"image-state": "broken",
-	})
-	r.clock = w.clk
-	r.run(t)
+	r := w.runOnApp(t, map[string]string{"image-state": "broken"})
 
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
@@ -702,12 +674,7 @@ func TestRepairRestoresAnImageKeptWhileBroken(t *testing.T) {
 // either, and the summary says it goes in a later run.
 func TestRepairNotNeededUnderMaxDeletions(t *testing.T) {
 	w, _, recent := brokenWorld(t)
-	r := newRunner(t, w.srv.URL, map[string]string{
-		"package-type": "container", "packages": "app", "registry-url": w.reg.URL(),
-		"delete-tags": w.releases[1].Tags[0] + "," + w.releases[2].Tags[0], "max-deletions": "1", "repair": "true",
-	})
-	r.clock = w.clk
-	r.run(t)
+	r := w.runOnApp(t, map[string]string{"delete-tags": w.releases[1].Tags[0] + "," + w.releases[2].Tags[0], "max-deletions": "1", "repair": "true"})
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stdoutText)
 	}
