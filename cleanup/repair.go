@@ -52,13 +52,7 @@ func repair(ctx, lctx context.Context, cfg Config, ex *executor, inputs []policy
 		if err != nil {
 			// Cancelled: the plan records what was restored, and that
 			// the rest waits for the next run; nothing here is decided.
-			for b := range broken {
-				for m := range broken[b].Missing {
-					if broken[b].Missing[m].Repair == "" {
-						broken[b].Missing[m].Repair = policy.RepairDeferred
-					}
-				}
-			}
+			markUndone(broken, policy.RepairDeferred)
 			in.Broken = broken
 			in.Complete, in.Versions, in.Structure, in.Deferred = false, nil, nil, true
 			in.Error = "left for the next run, nothing deleted: the run was cancelled during repair"
@@ -194,20 +188,12 @@ func previewHealed(st *policy.Structure, broken []policy.BrokenImage, restored [
 
 // repairPackage fills in what repair does for each missing child of the
 // broken images of p and returns the versions it restored (in a dry run:
-// would restore), as active versions. listErr is the failure of the deleted-version listing (then
-// nothing is restored); err is for a cancelled run.
+// would restore), as active versions. listErr is the failure of the
+// deleted-version listing (then nothing is restored); err is for a
+// cancelled run.
 func repairPackage(ctx, lctx context.Context, cfg Config, ex *executor, p ghapi.Package, broken []policy.BrokenImage, stopped *bool) (_ []policy.Version, listErr, err error) {
-	mark := func(outcome string) {
-		for b := range broken {
-			for m := range broken[b].Missing {
-				if broken[b].Missing[m].Repair == "" {
-					broken[b].Missing[m].Repair = outcome
-				}
-			}
-		}
-	}
 	if *stopped {
-		mark(policy.RepairDeferred)
+		markUndone(broken, policy.RepairDeferred)
 		return nil, nil, nil
 	}
 	deleted, err := cfg.API.ListVersions(lctx, p, "deleted")
@@ -296,6 +282,18 @@ func restoreOne(ctx context.Context, cfg Config, ex *executor, p ghapi.Package, 
 		return policy.RepairDeferred, nil
 	}
 	return policy.RepairRefusedPrefix + err.Error(), nil
+}
+
+// markUndone gives outcome to every missing child of broken that has
+// none yet.
+func markUndone(broken []policy.BrokenImage, outcome string) {
+	for b := range broken {
+		for m := range broken[b].Missing {
+			if broken[b].Missing[m].Repair == "" {
+				broken[b].Missing[m].Repair = outcome
+			}
+		}
+	}
 }
 
 func anyDeferred(broken []policy.BrokenImage) bool {
