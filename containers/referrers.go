@@ -25,10 +25,10 @@ const maxReferrersBody = 4 << 20
 // ghcr.io has no referrers API (it answers 404, or a redirect to a
 // rate-limited page), so it is never asked there; another registry that
 // answers 404 is not asked again by this Reader, and until it has answered
-// once, packages read at the same time ask one after the other. A request that fails
-// otherwise, after retries, is logged and answers nothing for its subject:
-// the referrers the fallback indexes and the reads of untagged versions
-// find still count. The error is for a cancelled context only.
+// once, packages read at the same time ask one after the other. A request
+// that fails otherwise, after retries, is logged and answers nothing for
+// its subject: the referrers the fallback indexes and the reads of
+// untagged versions find still count. The error is for a cancelled context only.
 func (r *Reader) Referrers(ctx context.Context, owner, pkgName string, subjects []string) (_ map[string][]string, stats Stats, _ error) {
 	if r.noReferrersAPI.Load() || len(subjects) == 0 {
 		return nil, stats, nil
